@@ -1,0 +1,191 @@
+// The one place that reads the environment. Everything else receives a typed Config.
+// Values are validated up front so a typo in an env var fails at start with a message naming
+// the variable, instead of surfacing as a strange runtime error hours later.
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ConfigError } from './errors.ts'
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+
+export type SchedulerBackend = 'local' | 'bullmq' | 'off'
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+
+export interface CacheTtls {
+  /** Seconds a list page stays fresh. */
+  listSeconds: number
+  detailSeconds: number
+  /** Stats and filter options share one class. */
+  statsSeconds: number
+  /** How long past expiry a value may still be served when the database fails. */
+  graceSeconds: number
+  /** Free-text searches (`q`): short-lived and kept out of the shared cache. */
+  searchSeconds: number
+}
+
+export interface ScheduleJob {
+  name: string
+  cron: string
+  groups: string[]
+}
+
+export interface Config {
+  host: string
+  port: number
+  logLevel: LogLevel
+  /** Empty string disables the log file. */
+  logFile: string
+  databaseUrl: string | undefined
+  /** PGlite directory used when databaseUrl is unset; 'memory://' keeps it in memory. */
+  pgliteDir: string
+  /** Schema the server uses inside the database (tests give each run its own). */
+  databaseSchema: string
+  /** Per-statement timeout so a hung database turns into a 503, not a hung request. */
+  databaseTimeoutMs: number
+  redisUrl: string | undefined
+  /** Prefix for every Redis key and BullMQ queue of this deployment. */
+  redisPrefix: string
+  cache: CacheTtls
+  /** Disables the in-process L1 (benchmarks measure the Redis-only path with it). */
+  cacheL1: boolean
+  cacheL1MaxItems: number
+  adminToken: string | undefined
+  scheduler: SchedulerBackend
+  timeZone: string
+  schedule: ScheduleJob[]
+  warmupOnBoot: boolean
+  warmupConcurrency: number
+  workers: number
+  /** Directory of the bundled source data. */
+  sourceDir: string
+  /** Import the bundled data when the database is empty at start. */
+  autoImport: boolean
+}
+
+type Env = Record<string, string | undefined>
+
+export const DEFAULT_SCHEDULE: ScheduleJob[] = [
+  { name: 'daily-all-0300', cron: '0 3 * * *', groups: ['all'] },
+  { name: 'daily-all-0800', cron: '0 8 * * *', groups: ['all'] },
+  { name: 'noon-lists', cron: '0 12 * * *', groups: ['primary', 'secondary'] },
+  { name: 'stats-filters-2h', cron: '0 */2 * * *', groups: ['stats', 'filters'] },
+]
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `must be an integer from ${min} to ${max}, got '${raw}'`)
+  }
+  return value
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (/^(1|true|yes|on)$/i.test(raw)) return true
+  if (/^(0|false|no|off)$/i.test(raw)) return false
+  throw new ConfigError(name, `must be true or false, got '${raw}'`)
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got '${raw}'`)
+  }
+  return raw as T
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return undefined
+  let parsed: URL
+  try {
+    parsed = new URL(raw)
+  } catch {
+    throw new ConfigError(name, 'is not a valid URL')
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must use ${protocols.join(' or ')}, got '${parsed.protocol}'`)
+  }
+  return raw
+}
+
+function timeZone(env: Env, name: string, fallback: string): string {
+  const value = env[name] || fallback
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value })
+  } catch {
+    throw new ConfigError(name, `is not a known IANA time zone: '${value}'`)
+  }
+  return value
+}
+
+/**
+ * SCHEDULE overrides the default jobs: `name=cron=group+group;name=cron=group`,
+ * e.g. `nightly=0 3 * * *=all;lists=0 12 * * *=primary+secondary`.
+ */
+function schedule(env: Env): ScheduleJob[] {
+  const raw = env.SCHEDULE
+  if (raw === undefined || raw.trim() === '') return DEFAULT_SCHEDULE
+  return raw.split(';').filter((part) => part.trim() !== '').map((part) => {
+    const [name, cron, groups] = part.split('=').map((piece) => piece.trim())
+    if (!name || !cron || !groups || !/^[a-z0-9-]+$/i.test(name)) {
+      throw new ConfigError('SCHEDULE', `entry '${part}' must look like name=cron=group+group`)
+    }
+    return { name, cron, groups: groups.split('+').map((group) => group.trim()).filter(Boolean) }
+  })
+}
+
+function identifier(env: Env, name: string, fallback: string): string {
+  const value = env[name] || fallback
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(value)) {
+    throw new ConfigError(name, `must be a lowercase SQL identifier, got '${value}'`)
+  }
+  return value
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:'])
+  const workers = integer(env, 'WORKERS', 1, 1, 64)
+  const schedulerDefault: SchedulerBackend = redisUrl ? 'bullmq' : 'local'
+  const scheduler = oneOf(env, 'SCHEDULER', ['local', 'bullmq', 'off'] as const, schedulerDefault)
+  if (scheduler === 'bullmq' && !redisUrl) {
+    throw new ConfigError('SCHEDULER', 'bullmq needs REDIS_URL')
+  }
+  const adminToken = env.ADMIN_TOKEN || undefined
+  if (adminToken !== undefined && adminToken.length < 16) {
+    throw new ConfigError('ADMIN_TOKEN', 'must be at least 16 characters')
+  }
+  return {
+    host: env.HOST || '127.0.0.1',
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    logFile: env.LOG_FILE ?? path.join(PROJECT_ROOT, 'log', 'backend.log'),
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    pgliteDir: env.PGLITE_DIR || path.join(PROJECT_ROOT, 'data', 'db'),
+    databaseSchema: identifier(env, 'DATABASE_SCHEMA', 'public'),
+    databaseTimeoutMs: integer(env, 'DATABASE_TIMEOUT_MS', 3000, 100, 600_000),
+    redisUrl,
+    redisPrefix: env.REDIS_PREFIX || 'schools',
+    cache: {
+      listSeconds: integer(env, 'CACHE_TTL_LIST', 300, 1, 7 * 86400),
+      detailSeconds: integer(env, 'CACHE_TTL_DETAIL', 1800, 1, 7 * 86400),
+      statsSeconds: integer(env, 'CACHE_TTL_STATS', 3600, 1, 7 * 86400),
+      graceSeconds: integer(env, 'CACHE_GRACE', 86400, 0, 30 * 86400),
+      searchSeconds: integer(env, 'CACHE_TTL_SEARCH', 60, 1, 86400),
+    },
+    cacheL1: boolean(env, 'CACHE_L1', true),
+    cacheL1MaxItems: integer(env, 'CACHE_L1_MAX_ITEMS', 20_000, 100, 10_000_000),
+    adminToken,
+    scheduler,
+    timeZone: timeZone(env, 'SCHEDULER_TIMEZONE', 'Asia/Hong_Kong'),
+    schedule: schedule(env),
+    warmupOnBoot: boolean(env, 'WARMUP_ON_BOOT', true),
+    warmupConcurrency: integer(env, 'WARMUP_CONCURRENCY', 4, 1, 64),
+    workers,
+    sourceDir: env.SOURCE_DIR || path.join(PROJECT_ROOT, 'data', 'source'),
+    autoImport: boolean(env, 'AUTO_IMPORT', true),
+  }
+}

@@ -1,0 +1,114 @@
+// The error catalogue: one class per failure, each with a stable code that clients and
+// logs can match on, an HTTP status, structured context and the underlying `cause`.
+// The HTTP error handler (src/http/error-handler.ts) shows 4xx messages as they are and
+// replaces 5xx internals with the code and a generic sentence.
+
+export interface ErrorContext {
+  [key: string]: unknown
+}
+
+export abstract class AppError extends Error {
+  abstract readonly code: string
+  abstract readonly statusCode: number
+  readonly context: ErrorContext
+
+  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = new.target.name
+    this.context = context
+  }
+
+  /** Shape sent to HTTP clients. 5xx errors never reach here unfiltered. */
+  toJSON(): Record<string, unknown> {
+    return { error: this.code, message: this.message, ...this.publicContext() }
+  }
+
+  protected publicContext(): ErrorContext {
+    return {}
+  }
+}
+
+/** A configuration variable has an invalid value. Raised at start, never over HTTP. */
+export class ConfigError extends AppError {
+  readonly code = 'E_CONFIG'
+  readonly statusCode = 500
+  constructor(variable: string, problem: string) {
+    super(`Invalid configuration: ${variable} ${problem}`, { variable })
+  }
+}
+
+/** A request parameter is well-formed JSON-schema-wise but not acceptable (unknown code, page past the end). */
+export class InvalidParameterError extends AppError {
+  readonly code = 'E_INVALID_PARAMETER'
+  readonly statusCode = 400
+  constructor(readonly parameter: string, problem: string, context: ErrorContext = {}) {
+    super(`${parameter}: ${problem}`, { parameter, ...context })
+  }
+  protected override publicContext(): ErrorContext {
+    return { parameter: this.parameter }
+  }
+}
+
+export class NotFoundError extends AppError {
+  readonly code = 'E_NOT_FOUND'
+  readonly statusCode = 404
+  constructor(what: string, id: string) {
+    super(`${what} '${id}' not found`, { what, id })
+  }
+}
+
+export class UnauthorizedError extends AppError {
+  readonly code = 'E_UNAUTHORIZED'
+  readonly statusCode = 401
+  constructor(reason: string) {
+    super(reason)
+  }
+}
+
+/** The database did not answer (down, timed out) and no cached value could stand in. */
+export class DatabaseUnavailableError extends AppError {
+  readonly code = 'E_DATABASE_UNAVAILABLE'
+  readonly statusCode = 503
+  constructor(cause: unknown, context: ErrorContext = {}) {
+    super('The database is unavailable; try again shortly', context, { cause })
+  }
+  override toJSON(): Record<string, unknown> {
+    return { error: this.code, message: this.message }
+  }
+}
+
+/** An import file is malformed; names the file, line and field so the operator can fix it. */
+export class ImportFileError extends AppError {
+  readonly code = 'E_IMPORT_FILE'
+  readonly statusCode = 400
+  constructor(file: string, line: number | undefined, field: string | undefined, problem: string, options?: { cause?: unknown }) {
+    const where = [line !== undefined ? `line ${line}` : undefined, field !== undefined ? `field '${field}'` : undefined]
+      .filter(Boolean)
+      .join(', ')
+    super(`${file}${where ? ` (${where})` : ''}: ${problem}`, { file, line, field }, options)
+  }
+}
+
+/** A warmup was asked for while another one runs; carries the running run's id. */
+export class WarmupInProgressError extends AppError {
+  readonly code = 'E_WARMUP_IN_PROGRESS'
+  readonly statusCode = 409
+  constructor(readonly runId: string) {
+    super(`A warmup is already running (run ${runId})`, { runId })
+  }
+  protected override publicContext(): ErrorContext {
+    return { runId: this.runId }
+  }
+}
+
+export class SchedulerError extends AppError {
+  readonly code = 'E_SCHEDULER'
+  readonly statusCode = 500
+  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super(message, context, options)
+  }
+}
+
+export function isAppError(error: unknown): error is AppError {
+  return error instanceof AppError
+}
