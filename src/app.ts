@@ -1,0 +1,51 @@
+// Builds the HTTP server in a fixed order: infrastructure plugins (errors, docs, metrics),
+// then the repositories and services the routes use, then the routes. Nothing here opens
+// connections: the runtime (src/runtime.ts) hands in what it opened, so tests can build an
+// app around a database and cache of their own.
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import type { Database } from './db/database.ts'
+import { docsPlugin } from './http/docs.ts'
+import { registerErrorHandler, schemaErrorFormatter } from './http/error-handler.ts'
+import { healthRoutes, type HealthDependencies } from './operations/health-routes.ts'
+import type { SchoolReads } from './schools/reads.ts'
+import { schoolRoutes } from './schools/routes.ts'
+
+export interface AppDependencies {
+  db: Database
+  reads: SchoolReads
+  logger: Logger | false
+  health?: HealthDependencies['components']
+  /** Further route plugins registered last (admin, metrics), in order. */
+  routes?: ((app: FastifyInstance) => Promise<void>)[]
+  /** Extra infrastructure plugins registered first. */
+  plugins?: ((app: FastifyInstance) => Promise<void>)[]
+}
+
+export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    // Query strings and bodies are validated strictly: unknown parameters are errors, not dropped.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    schemaErrorFormatter,
+    maxParamLength: 200,
+    bodyLimit: 64 * 1024,
+    // Bound every request; a stuck dependency turns into an error, not a hung socket.
+    connectionTimeout: 0,
+    requestTimeout: 30_000,
+    return503OnClosing: true,
+  })
+
+  // 1. Infrastructure
+  registerErrorHandler(app)
+  await app.register(docsPlugin)
+  for (const plugin of deps.plugins ?? []) await plugin(app)
+
+  // 2. Repositories and services are built by the runtime and handed in as deps.
+
+  // 3. Routes
+  await app.register(healthRoutes, { db: deps.db, ...(deps.health ? { components: deps.health } : {}) })
+  await app.register(schoolRoutes, { reads: deps.reads })
+  for (const routes of deps.routes ?? []) await routes(app)
+  return app
+}

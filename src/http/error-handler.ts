@@ -1,0 +1,52 @@
+// The one HTTP error handler. Client errors (4xx) are shown as they are, with a stable code;
+// server errors are logged in full and answered with the code and a generic sentence only,
+// so no stack, SQL or hostname ever reaches a client.
+import type { FastifyError, FastifyInstance, FastifySchemaValidationError } from 'fastify'
+import type { SchemaErrorDataVar } from 'fastify/types/schema.js'
+import { isAppError } from '../errors.ts'
+
+interface ValidationFailure extends Error {
+  statusCode: number
+  parameter: string
+}
+
+/** Names the parameter and the reason in every schema error, including unknown parameters. */
+export function schemaErrorFormatter(errors: FastifySchemaValidationError[], dataVar: SchemaErrorDataVar): Error {
+  const first = errors[0]
+  const params = (first?.params ?? {}) as Record<string, unknown>
+  const path = (first?.instancePath ?? '').replace(/^\//, '').replace(/\/\d+$/, '').replace(/\//g, '.')
+  let parameter = path || String(params.missingProperty ?? '') || dataVar
+  let reason = first?.message ?? 'is invalid'
+  if (first?.keyword === 'additionalProperties') {
+    parameter = path ? `${path}.${String(params.additionalProperty)}` : String(params.additionalProperty)
+    reason = dataVar === 'querystring' ? 'is not a known parameter' : 'is not a known field'
+  } else if (first?.keyword === 'required') {
+    parameter = String(params.missingProperty)
+    reason = 'is required'
+  }
+  const error = new Error(`${dataVar} ${parameter}: ${reason}`) as ValidationFailure
+  error.statusCode = 400
+  error.parameter = parameter
+  return error
+}
+
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError & { parameter?: string }, request, reply) => {
+    if (isAppError(error)) {
+      if (error.statusCode >= 500) request.log.error({ err: error, cause: error.cause, context: error.context }, error.message)
+      void reply.status(error.statusCode).send(error.toJSON())
+      return
+    }
+    const status = error.statusCode ?? 500
+    if (status < 500) {
+      const code = error.validation ? 'E_VALIDATION' : (error.code ?? 'E_BAD_REQUEST')
+      void reply.status(status).send({ error: code, message: error.message, ...(error.parameter ? { parameter: error.parameter } : {}) })
+      return
+    }
+    request.log.error({ err: error }, 'unhandled error')
+    void reply.status(500).send({ error: 'E_INTERNAL', message: 'Internal server error' })
+  })
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ error: 'E_NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0]}` })
+  })
+}

@@ -1,0 +1,152 @@
+// What the school API caches and how: canonical keys, TTL classes, and loaders. Routes and
+// warm targets both go through here, so a warmed key is exactly the key a request reads.
+import type { CacheTtls } from '../config.ts'
+import type { CachePolicy, ResponseCache } from '../cache/response-cache.ts'
+import { canonicalKey } from '../cache/keys.ts'
+import { InvalidParameterError, NotFoundError } from '../errors.ts'
+import type { CachedBody } from '../http/cached-reply.ts'
+import { DEFAULT_PAGE_SIZE, FILTER_FIELDS, type FilterOptions, type Level, type ListQuery } from './model.ts'
+import type { SchoolRepository } from './repository.ts'
+import { searchText } from './codes.ts'
+
+export interface SchoolPolicies {
+  list: CachePolicy
+  search: CachePolicy
+  detail: CachePolicy
+  stats: CachePolicy
+  filters: CachePolicy
+}
+
+export function schoolPolicies(ttls: CacheTtls): SchoolPolicies {
+  return {
+    list: { name: 'list', ttlSeconds: ttls.listSeconds, graceSeconds: ttls.graceSeconds },
+    // Free text is unbounded: keep it in a small local LRU with a short life, out of Redis.
+    search: { name: 'search', ttlSeconds: ttls.searchSeconds, graceSeconds: ttls.searchSeconds, localOnly: true },
+    detail: { name: 'detail', ttlSeconds: ttls.detailSeconds, graceSeconds: ttls.graceSeconds },
+    stats: { name: 'stats', ttlSeconds: ttls.statsSeconds, graceSeconds: ttls.graceSeconds },
+    filters: { name: 'filters', ttlSeconds: ttls.statsSeconds, graceSeconds: ttls.graceSeconds },
+  }
+}
+
+/** A list request as it arrives, after JSON-schema validation. */
+export interface ListRequest {
+  page: number
+  pageSize: number
+  q?: string
+  [field: string]: unknown
+}
+
+export class SchoolReads {
+  constructor(
+    private readonly repository: SchoolRepository,
+    private readonly cache: ResponseCache,
+    readonly policies: SchoolPolicies,
+  ) {}
+
+  /** Parsed filter options per level, reused while the cached document's ETag is unchanged. */
+  readonly #knownCodes = new Map<Level, { etag: string; codes: Map<string, Set<string>> }>()
+
+  /**
+   * Turns a schema-valid request into the canonical query (codes split, deduplicated, sorted).
+   * Whether the codes exist is checked only on a cache miss (see `list`): a key is only ever
+   * stored for a valid query, so a hit needs no check and the key space stays bounded.
+   */
+  parseListRequest(level: Level, request: ListRequest): ListQuery {
+    const filters: ListQuery['filters'] = {}
+    for (const field of FILTER_FIELDS[level]) {
+      const raw = request[field]
+      if (raw === undefined) continue
+      filters[field] = [...new Set((raw as string[]).flatMap((value) => value.split(',')))].sort()
+    }
+    const q = request.q === undefined ? undefined : searchText(request.q)
+    if (request.q !== undefined && !q) throw new InvalidParameterError('q', 'must contain more than spaces')
+    return { level, page: request.page, pageSize: request.pageSize, filters, ...(q ? { q } : {}) }
+  }
+
+  /** Rejects codes the level's filter options do not list (filter options are cached too). */
+  async assertKnownCodes(query: ListQuery): Promise<void> {
+    const cached = await this.filterOptions(query.level)
+    let known = this.#knownCodes.get(query.level)
+    if (known?.etag !== cached.etag) {
+      const options = JSON.parse(cached.body) as FilterOptions
+      known = { etag: cached.etag, codes: new Map(Object.entries(options.filters).map(([field, list]) => [field, new Set(list.map((option) => option.code))])) }
+      this.#knownCodes.set(query.level, known)
+    }
+    for (const [field, codes] of Object.entries(query.filters)) {
+      const valid = known.codes.get(field) ?? new Set<string>()
+      const unknown = codes.find((code) => !valid.has(code))
+      if (unknown !== undefined) {
+        throw new InvalidParameterError(field, `unknown code '${unknown}' for ${query.level} schools (valid: ${[...valid].slice(0, 40).join(', ') || 'none loaded'})`)
+      }
+    }
+  }
+
+  listKey(query: ListQuery): string {
+    return canonicalKey(`list:${query.level}`, { ...query.filters, page: query.page, pageSize: query.pageSize, q: query.q }, { page: 1, pageSize: DEFAULT_PAGE_SIZE })
+  }
+
+  list(query: ListQuery): Promise<CachedBody> {
+    return this.read(this.listKey(query), query.q ? this.policies.search : this.policies.list, async () => {
+      await this.assertKnownCodes(query)
+      return this.loadList(query)
+    })
+  }
+
+  warmList(query: ListQuery): Promise<void> {
+    return this.cache.refresh(this.listKey(query), this.policies.list, () => this.loadList(query)).then(() => undefined)
+  }
+
+  private async loadList(query: ListQuery): Promise<unknown> {
+    const page = await this.repository.list(query)
+    // Past the last page is an error, never a cached empty page: the key space stays bounded.
+    if (query.page > Math.max(1, page.totalPages)) {
+      throw new InvalidParameterError('page', `is past the last page (${Math.max(1, page.totalPages)}) of ${page.total} results`)
+    }
+    return page
+  }
+
+  detailKey(schoolNo: string): string {
+    return `detail:${schoolNo}`
+  }
+
+  detail(schoolNo: string): Promise<CachedBody> {
+    return this.read(this.detailKey(schoolNo), this.policies.detail, () => this.loadDetail(schoolNo))
+  }
+
+  warmDetail(schoolNo: string): Promise<void> {
+    return this.cache.refresh(this.detailKey(schoolNo), this.policies.detail, () => this.loadDetail(schoolNo)).then(() => undefined)
+  }
+
+  private async loadDetail(schoolNo: string): Promise<unknown> {
+    const detail = await this.repository.detail(schoolNo)
+    if (!detail) throw new NotFoundError('School', schoolNo)
+    return detail
+  }
+
+  filterOptionsKey(level: Level): string {
+    return `filters:${level}`
+  }
+
+  filterOptions(level: Level): Promise<CachedBody> {
+    return this.read(this.filterOptionsKey(level), this.policies.filters, () => this.repository.filterOptions(level))
+  }
+
+  warmFilterOptions(level: Level): Promise<void> {
+    return this.cache.refresh(this.filterOptionsKey(level), this.policies.filters, () => this.repository.filterOptions(level)).then(() => undefined)
+  }
+
+  readonly statsKey = 'stats'
+
+  stats(): Promise<CachedBody> {
+    return this.read(this.statsKey, this.policies.stats, () => this.repository.stats())
+  }
+
+  warmStats(): Promise<void> {
+    return this.cache.refresh(this.statsKey, this.policies.stats, () => this.repository.stats()).then(() => undefined)
+  }
+
+  private async read(key: string, policy: CachePolicy, loader: () => Promise<unknown>): Promise<CachedBody> {
+    const { entry, state } = await this.cache.getOrLoad(key, policy, loader)
+    return { body: entry.body, etag: entry.etag, state }
+  }
+}

@@ -1,0 +1,62 @@
+// The public, read-only school API. Every handler answers from the cache through SchoolReads.
+import type { FastifyInstance } from 'fastify'
+import { sendCached } from '../http/cached-reply.ts'
+import { LEVELS, type Level } from './model.ts'
+import type { ListRequest, SchoolReads } from './reads.ts'
+import { emptyQuerySchema, errorSchema, filtersQuerySchema, listQuerySchema, listResponseSchema, schoolNoParams } from './schemas.ts'
+
+const cacheHeaders = {
+  'x-cache': { type: 'string', enum: ['hit', 'miss', 'stale'], description: 'Whether the body came from cache' },
+  etag: { type: 'string', description: 'Strong ETag; send it back in If-None-Match for a 304' },
+}
+
+const documented = (description: string, okSchema: object) => ({
+  200: { description, ...okSchema, headers: cacheHeaders },
+  304: { description: 'Not modified (If-None-Match matched)', type: 'null' },
+  400: { description: 'Invalid parameter', ...errorSchema },
+  503: { description: 'Database unavailable and nothing cached', ...errorSchema },
+})
+
+export async function schoolRoutes(app: FastifyInstance, options: { reads: SchoolReads }): Promise<void> {
+  const { reads } = options
+
+  for (const level of LEVELS) {
+    app.get<{ Querystring: ListRequest }>(`/api/schools/${level}`, {
+      schema: {
+        tags: ['schools'],
+        summary: `List ${level} schools`,
+        description: 'Filters combine with AND; several codes for one filter (repeated or comma-separated) mean OR. Ordered by English name, then school number.',
+        querystring: listQuerySchema(level),
+        response: documented(`A page of ${level} schools`, listResponseSchema),
+      },
+    }, async (request, reply) => sendCached(request, reply, await reads.list(reads.parseListRequest(level, request.query))))
+  }
+
+  app.get<{ Querystring: { level: Level } }>('/api/schools/filters', {
+    schema: {
+      tags: ['schools'],
+      summary: 'Every filter value of a level with labels and counts',
+      querystring: filtersQuerySchema,
+      response: documented('Filter options', { type: 'object', additionalProperties: true }),
+    },
+  }, async (request, reply) => sendCached(request, reply, await reads.filterOptions(request.query.level)))
+
+  app.get('/api/schools/stats', {
+    schema: {
+      tags: ['schools'],
+      summary: 'Totals by level, district and category; application windows open now',
+      querystring: emptyQuerySchema,
+      response: documented('Statistics', { type: 'object', additionalProperties: true }),
+    },
+  }, async (request, reply) => sendCached(request, reply, await reads.stats()))
+
+  app.get<{ Params: { schoolNo: string } }>('/api/schools/:schoolNo', {
+    schema: {
+      tags: ['schools'],
+      summary: 'One school with everything known about it',
+      params: schoolNoParams,
+      querystring: emptyQuerySchema,
+      response: { ...documented('The school, with its profile and school net', { type: 'object', additionalProperties: true }), 404: { description: 'No such school', ...errorSchema } },
+    },
+  }, async (request, reply) => sendCached(request, reply, await reads.detail(request.params.schoolNo)))
+}
