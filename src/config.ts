@@ -55,6 +55,13 @@ export interface Config {
   warmupOnBoot: boolean
   warmupConcurrency: number
   workers: number
+  /** Set by the cluster primary in each worker it forks (1..N); 0 outside a cluster. */
+  workerSlot: number
+  /**
+   * Names this process in the warmup history (default `<hostname>#<slot>`). Set it when several
+   * instances share a hostname, so each marks only its own unfinished runs as interrupted.
+   */
+  instanceId: string | undefined
   /** Directory of the bundled source data. */
   sourceDir: string
   /** Import the bundled data when the database is empty at start. */
@@ -185,6 +192,8 @@ export function loadConfig(env: Env = process.env): Config {
     warmupOnBoot: boolean(env, 'WARMUP_ON_BOOT', true),
     warmupConcurrency: integer(env, 'WARMUP_CONCURRENCY', 4, 1, 64),
     workers,
+    workerSlot: integer(env, 'SCHOOLS_WORKER_SLOT', 0, 0, 64),
+    instanceId: env.INSTANCE_ID || undefined,
     sourceDir: env.SOURCE_DIR || path.join(PROJECT_ROOT, 'data', 'source'),
     autoImport: boolean(env, 'AUTO_IMPORT', true),
   }

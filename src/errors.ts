@@ -65,6 +65,15 @@ export class UnauthorizedError extends AppError {
   }
 }
 
+/** An address failed authentication too often; it may retry after the window. */
+export class TooManyAttemptsError extends AppError {
+  readonly code = 'E_TOO_MANY_ATTEMPTS'
+  readonly statusCode = 429
+  constructor(readonly retryAfterSeconds: number) {
+    super(`Too many failed attempts; retry in ${retryAfterSeconds} s`, { retryAfterSeconds })
+  }
+}
+
 /** The database did not answer (down, timed out) and no cached value could stand in. */
 export class DatabaseUnavailableError extends AppError {
   readonly code = 'E_DATABASE_UNAVAILABLE'

@@ -68,17 +68,15 @@ export class SchoolReads {
     const cached = await this.filterOptions(query.level)
     let known = this.#knownCodes.get(query.level)
     if (known?.etag !== cached.etag) {
-      const options = JSON.parse(cached.body) as FilterOptions
-      known = { etag: cached.etag, codes: new Map(Object.entries(options.filters).map(([field, list]) => [field, new Set(list.map((option) => option.code))])) }
+      known = { etag: cached.etag, codes: codeSets(JSON.parse(cached.body) as FilterOptions) }
       this.#knownCodes.set(query.level, known)
     }
-    for (const [field, codes] of Object.entries(query.filters)) {
-      const valid = known.codes.get(field) ?? new Set<string>()
-      const unknown = codes.find((code) => !valid.has(code))
-      if (unknown !== undefined) {
-        throw new InvalidParameterError(field, `unknown code '${unknown}' for ${query.level} schools (valid: ${[...valid].slice(0, 40).join(', ') || 'none loaded'})`)
-      }
-    }
+    assertCodesIn(query, known.codes)
+  }
+
+  /** The same check against options read just now, for warmups that run right after an import. */
+  assertKnownCodesIn(query: ListQuery, options: FilterOptions): void {
+    assertCodesIn(query, codeSets(options))
   }
 
   listKey(query: ListQuery): string {
@@ -148,5 +146,19 @@ export class SchoolReads {
   private async read(key: string, policy: CachePolicy, loader: () => Promise<unknown>): Promise<CachedBody> {
     const { entry, state } = await this.cache.getOrLoad(key, policy, loader)
     return { body: entry.body, etag: entry.etag, state }
+  }
+}
+
+function codeSets(options: FilterOptions): Map<string, Set<string>> {
+  return new Map(Object.entries(options.filters).map(([field, list]) => [field, new Set(list.map((option) => option.code))]))
+}
+
+function assertCodesIn(query: ListQuery, known: Map<string, Set<string>>): void {
+  for (const [field, codes] of Object.entries(query.filters)) {
+    const valid = known.get(field) ?? new Set<string>()
+    const unknown = codes.find((code) => !valid.has(code))
+    if (unknown !== undefined) {
+      throw new InvalidParameterError(field, `unknown code '${unknown}' for ${query.level} schools (valid: ${[...valid].slice(0, 40).join(', ') || 'none loaded'})`)
+    }
   }
 }

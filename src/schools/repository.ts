@@ -62,10 +62,11 @@ export class SchoolRepository {
         SELECT s.*, b.band FROM schools s LEFT JOIN secondary_banding b ON b.school_no = s.school_no
         WHERE ${where.join(' AND ')}
       ), page AS (
-        SELECT ${ITEM_JSON.replaceAll('b.band', 's.band')} AS item FROM filtered s
-        ORDER BY s.name_en, s.school_no LIMIT $${params.length - 1} OFFSET $${params.length}
+        SELECT ${ITEM_JSON.replaceAll('b.band', 's.band')} AS item, s.name_en, s.school_no FROM filtered s
+        ORDER BY s.name_en COLLATE "C", s.school_no LIMIT $${params.length - 1} OFFSET $${params.length}
       )
-      SELECT (SELECT count(*) FROM filtered)::int AS total, (SELECT coalesce(json_agg(item), '[]'::json) FROM page) AS items`
+      SELECT (SELECT count(*) FROM filtered)::int AS total,
+        (SELECT coalesce(json_agg(item ORDER BY name_en COLLATE "C", school_no), '[]'::json) FROM page) AS items`
     const [row] = await this.db.query<{ total: number; items: unknown[] }>(sql, params)
     const total = row?.total ?? 0
     return { items: row?.items ?? [], page: query.page, pageSize: query.pageSize, total, totalPages: Math.ceil(total / query.pageSize) }

@@ -45,12 +45,13 @@ CREATE TABLE schools (
   search_name      text NOT NULL
 );
 
--- The list endpoints filter by level plus any of these and order by (name_en, school_no).
-CREATE INDEX schools_level_order ON schools (level, name_en, school_no);
-CREATE INDEX schools_level_district ON schools (level, district, name_en, school_no);
-CREATE INDEX schools_level_category ON schools (level, category, name_en, school_no);
-CREATE INDEX schools_level_group ON schools (level, school_group, name_en, school_no);
-CREATE INDEX schools_level_net ON schools (level, school_net, name_en, school_no);
+-- The list endpoints filter by level plus any of these and order by (name_en, school_no) in
+-- byte order (COLLATE "C"), so PostgreSQL and PGlite return the same order whatever their locale.
+CREATE INDEX schools_level_order ON schools (level, name_en COLLATE "C", school_no);
+CREATE INDEX schools_level_district ON schools (level, district, name_en COLLATE "C", school_no);
+CREATE INDEX schools_level_category ON schools (level, category, name_en COLLATE "C", school_no);
+CREATE INDEX schools_level_group ON schools (level, school_group, name_en COLLATE "C", school_no);
+CREATE INDEX schools_level_net ON schools (level, school_net, name_en COLLATE "C", school_no);
 
 -- Primary School Profiles (CHSC): a typed subset plus every other column kept as JSON.
 CREATE TABLE school_profiles (

@@ -1,0 +1,85 @@
+// The `schools` command: serve, import data and overlays, warm the cache, scheduler status.
+// In a checkout: `npm run schools -- <command>`.
+import { parseArgs } from 'node:util'
+import { loadConfig } from '../config.ts'
+import { isAppError } from '../errors.ts'
+import { createLogger } from '../logger.ts'
+import { importCommand } from './import-command.ts'
+import { consoleOutput } from './output.ts'
+import { schedulerStatusCommand } from './scheduler-command.ts'
+import { serveCommand } from './serve-command.ts'
+import { warmupCommand } from './warmup-command.ts'
+
+const HELP = `Usage: schools <command> [options]
+
+Commands:
+  serve [--workers N]              Start the HTTP API (N worker processes; N > 1 needs REDIS_URL)
+  import [--file F] [--nets F] [--profiles F]
+                                   Import the EDB school list, school nets and primary profiles
+                                   (defaults: the bundled files), then invalidate and re-warm
+  import-banding --file F          Import the operator's secondary banding (CSV or JSON)
+  import-windows --file F          Import application windows (CSV: school_no,opens,closes)
+  warmup [--primary] [--secondary] [--stats] [--filters] [--details] [--all] [--verbose] [--json]
+                                   Warm the cache (no group flag: all but details)
+  clear-and-warmup [--verbose] [--json]
+                                   Expire every cached value (still served until replaced), warm all
+  scheduler status [--json]        Jobs, next runs, last runs, cache figures
+  help                             This text
+
+Configuration comes from the environment (see .env.example).`
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    consoleOutput.line(HELP)
+    return command ? 0 : 2
+  }
+  const config = loadConfig()
+  // CLI logs go to the log file and, at warn and above, to stderr; stdout is for results.
+  const logger = createLogger({ ...config, logLevel: command === 'serve' ? config.logLevel : 'warn' })
+  switch (command) {
+    case 'serve': {
+      const { values } = parseArgs({ args: rest, options: { workers: { type: 'string' } }, strict: true })
+      return serveCommand(config, logger, values.workers)
+    }
+    case 'import':
+    case 'import-banding':
+    case 'import-windows': {
+      const { values } = parseArgs({ args: rest, options: { file: { type: 'string' }, nets: { type: 'string' }, profiles: { type: 'string' }, json: { type: 'boolean' } }, strict: true })
+      return importCommand(command, config, logger, values, consoleOutput)
+    }
+    case 'warmup':
+    case 'clear-and-warmup': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          primary: { type: 'boolean' }, secondary: { type: 'boolean' }, stats: { type: 'boolean' }, filters: { type: 'boolean' },
+          details: { type: 'boolean' }, all: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, json: { type: 'boolean' },
+        },
+        strict: true,
+      })
+      return warmupCommand(command === 'clear-and-warmup', config, logger, values, consoleOutput)
+    }
+    case 'scheduler': {
+      const { values, positionals } = parseArgs({ args: rest, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true })
+      if (positionals[0] !== 'status') {
+        consoleOutput.error('Usage: schools scheduler status [--json]')
+        return 2
+      }
+      return schedulerStatusCommand(config, logger, values, consoleOutput)
+    }
+    default:
+      consoleOutput.error(`Unknown command '${command}'.\n\n${HELP}`)
+      return 2
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code
+}, (error: unknown) => {
+  // Operator mistakes (bad file, bad flag, bad config) get one clear line, not a stack.
+  const known = isAppError(error) || (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
+  consoleOutput.error(`schools: ${error instanceof Error ? error.message : String(error)}`)
+  if (!known) consoleOutput.error(error instanceof Error && error.stack ? error.stack : '')
+  process.exitCode = known && isAppError(error) && error.statusCode < 500 ? 2 : 1
+})

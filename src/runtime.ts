@@ -1,0 +1,135 @@
+// The composition root: opens the database and cache, wires the school services to the
+// generic warmup engine, and closes it all again in reverse order. The server, the CLI and
+// the tests all start here, so they run exactly the same wiring.
+import type { Config } from './config.ts'
+import { ResponseCache } from './cache/response-cache.ts'
+import { openDatabase } from './db/connect.ts'
+import type { Database } from './db/database.ts'
+import type { Logger } from './logger.ts'
+import { Metrics } from './operations/metrics.ts'
+import { importApplicationWindows, importBanding, type OverlayImportSummary } from './schools/import/overlay-import.ts'
+import { bundledSourceFiles, importSchools, type SchoolImportSummary, type SchoolSourceFiles } from './schools/import/schools-import.ts'
+import { SchoolReads, schoolPolicies } from './schools/reads.ts'
+import { SchoolRepository } from './schools/repository.ts'
+import { loadWarmListConfig, registerSchoolWarmTargets } from './schools/warm-targets.ts'
+import { BullmqScheduler } from './warmup/bullmq-scheduler.ts'
+import { WarmupHistory } from './warmup/history.ts'
+import { defaultInstanceId } from './warmup/instance-id.ts'
+import { LocalScheduler } from './warmup/local-scheduler.ts'
+import { WarmupRunner } from './warmup/runner.ts'
+import type { WarmupScheduler } from './warmup/scheduler.ts'
+import { WarmTargetRegistry } from './warmup/targets.ts'
+
+export interface RuntimeOptions {
+  config: Config
+  logger: Logger
+  /**
+   * Whether this process runs scheduled warmups (the server, the cluster primary). Without it a
+   * BullMQ scheduler is still built, worker-less, so manual warmups can be queued from here.
+   */
+  schedule?: boolean
+  instanceId?: string
+  /** Collect node's default metrics (off in tests, which build many runtimes in one process). */
+  defaultMetrics?: boolean
+}
+
+export interface Runtime {
+  config: Config
+  logger: Logger
+  db: Database
+  cache: ResponseCache
+  metrics: Metrics
+  repository: SchoolRepository
+  reads: SchoolReads
+  registry: WarmTargetRegistry
+  runner: WarmupRunner
+  history: WarmupHistory
+  /** Built when SCHEDULER is not 'off'; started only by the process that schedules (see server.ts). */
+  scheduler: WarmupScheduler | undefined
+  instanceId: string
+  importSchools(files?: SchoolSourceFiles): Promise<SchoolImportSummary>
+  importBanding(file: string): Promise<OverlayImportSummary>
+  importApplicationWindows(file: string): Promise<OverlayImportSummary>
+  close(): Promise<void>
+}
+
+export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const { config, logger } = options
+  const instanceId = options.instanceId ?? config.instanceId ?? defaultInstanceId(config.workerSlot)
+  const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true })
+  const db = await openDatabase(config)
+  db.counter.onQuery((durationMs, failed) => metrics.dbQuery(durationMs, failed))
+  const repository = new SchoolRepository(db)
+
+  if (config.autoImport) {
+    const [row] = await db.query<{ count: number }>('SELECT count(*)::int AS count FROM schools')
+    if ((row?.count ?? 0) === 0) {
+      logger.info('empty database: importing the bundled school data')
+      const summary = await importSchools(db, bundledSourceFiles(config.sourceDir))
+      logger.info({ rows: summary.rows, profiles: { matched: summary.profiles.matched, unmatched: summary.profiles.unmatched.length } }, 'bundled school data imported')
+    }
+  }
+
+  const cache = new ResponseCache({
+    prefix: config.redisPrefix,
+    redisUrl: config.redisUrl,
+    l1: config.cacheL1,
+    l1MaxItems: config.cacheL1MaxItems,
+    logger,
+  })
+  cache.onEvent((policy, state) => metrics.cacheRequest(policy, state))
+  const reads = new SchoolReads(repository, cache, schoolPolicies(config.cache))
+
+  const registry = new WarmTargetRegistry()
+  registerSchoolWarmTargets(registry, reads, repository, loadWarmListConfig(), (level, name, reason) =>
+    logger.info({ level, target: name, reason }, `warmup skips ${level} query '${name}': ${reason}`))
+  const history = new WarmupHistory(db)
+  await history.markInterrupted(instanceId)
+  const runner = new WarmupRunner({
+    registry,
+    logger,
+    instanceId,
+    history,
+    concurrency: config.warmupConcurrency,
+    onRunFinished: (summary) => metrics.warmupRun(summary),
+  })
+
+  let scheduler: WarmupScheduler | undefined
+  if (config.scheduler !== 'off') {
+    const common = {
+      jobs: config.schedule,
+      timeZone: config.timeZone,
+      logger,
+      instanceId,
+      history,
+      validateGroups: (groups: string[]) => registry.resolveGroups(groups),
+      onTick: (tick: { groups: string[]; trigger: string; runId?: string }) => runner.run({ groups: tick.groups, trigger: tick.trigger, ...(tick.runId ? { runId: tick.runId } : {}) }),
+    }
+    scheduler = config.scheduler === 'bullmq'
+      ? new BullmqScheduler({ ...common, redisUrl: config.redisUrl!, prefix: `${config.redisPrefix}:bull`, runWorker: options.schedule ?? false })
+      : new LocalScheduler(common)
+  }
+
+  // An import changes what every cached document says. Expiring (not deleting) keeps the old
+  // values servable while the warmup replaces them, so there is no cold window; the bus tells
+  // the other instances' L1 to do the same.
+  const afterImport = async <T extends { unchanged: boolean }>(summary: T): Promise<T> => {
+    if (summary.unchanged) return summary
+    await cache.expireAll()
+    await runner.run({ groups: ['all'], trigger: 'import' })
+    return summary
+  }
+
+  return {
+    config, logger, db, cache, metrics, repository, reads, registry, runner, history, scheduler, instanceId,
+    importSchools: async (files = bundledSourceFiles(config.sourceDir)) => afterImport(await importSchools(db, files)),
+    importBanding: async (file) => afterImport(await importBanding(db, file)),
+    importApplicationWindows: async (file) => afterImport(await importApplicationWindows(db, file)),
+    close: async () => {
+      await runner.close()
+      await scheduler?.close()
+      await cache.close()
+      await db.close()
+    },
+  }
+}

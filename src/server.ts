@@ -1,0 +1,105 @@
+// `npm start` / `schools serve`: opens the runtime, starts the HTTP server, the scheduler and
+// the boot warmup, and shuts everything down gracefully on SIGTERM/SIGINT.
+import type { FastifyInstance } from 'fastify'
+import { adminRoutes } from './admin/routes.ts'
+import { generateAdminToken } from './admin/auth.ts'
+import { buildApp } from './app.ts'
+import { loadConfig, type Config } from './config.ts'
+import { createLogger, type Logger } from './logger.ts'
+import { metricsRoutes } from './operations/metrics.ts'
+import { openRuntime, type Runtime } from './runtime.ts'
+
+export interface ServerOptions {
+  config: Config
+  logger: Logger
+  /** Run the scheduler and boot warmup in this process (false for HTTP-only cluster workers). */
+  schedule?: boolean
+  instanceId?: string
+  defaultMetrics?: boolean
+}
+
+export interface RunningServer {
+  app: FastifyInstance
+  runtime: Runtime
+  address: string
+  adminToken: string
+  close(): Promise<void>
+}
+
+export async function buildServer(runtime: Runtime, adminToken: string): Promise<FastifyInstance> {
+  return buildApp({
+    db: runtime.db,
+    reads: runtime.reads,
+    logger: runtime.logger,
+    health: () => {
+      const cache = runtime.cache.health()
+      return { cache: { ok: cache.ok, ...(cache.detail ? { detail: cache.detail } : {}) } }
+    },
+    routes: [
+      async (app) => {
+        await app.register(adminRoutes, { runtime, token: adminToken })
+      },
+      async (app) => {
+        await app.register(metricsRoutes, { metrics: runtime.metrics, beforeScrape: async () => runtime.metrics.cacheKeys((await runtime.cache.stats()).keys) })
+      },
+    ],
+  })
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { config, logger } = options
+  const schedule = options.schedule ?? true
+  const runtime = await openRuntime({ config, logger, schedule, ...(options.instanceId ? { instanceId: options.instanceId } : {}), ...(options.defaultMetrics === undefined ? {} : { defaultMetrics: options.defaultMetrics }) })
+  const adminToken = config.adminToken ?? generateAdminToken()
+  if (!config.adminToken) {
+    // Printed once so a newcomer can call the admin API; set ADMIN_TOKEN to choose your own.
+    logger.warn({ adminToken }, `ADMIN_TOKEN is not set; generated admin token for this run: ${adminToken}`)
+  }
+  const app = await buildServer(runtime, adminToken)
+  const address = await app.listen({ host: config.host, port: config.port })
+  logger.info({ address, database: runtime.db.kind, cache: config.redisUrl ? 'memory+redis' : 'memory', scheduler: schedule ? config.scheduler : 'off (not in this process)' }, `school API listening on ${address} (docs at ${address}/docs)`)
+
+  if (schedule && runtime.scheduler) await runtime.scheduler.start()
+  if (schedule && config.warmupOnBoot) {
+    runtime.runner.start({ groups: ['all'], trigger: 'boot' })
+  }
+
+  let closing: Promise<void> | undefined
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      logger.info('shutting down: no new connections, finishing requests in flight')
+      await app.close()
+      await runtime.close()
+      logger.info('shut down cleanly')
+    })()
+    return closing
+  }
+  return { app, runtime, address, adminToken, close }
+}
+
+/** Ends the process cleanly on SIGTERM/SIGINT; a second signal forces exit. */
+export function exitOnSignals(close: () => Promise<void>, logger: Logger): void {
+  let signalled = false
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) process.exit(1)
+    signalled = true
+    logger.info({ signal }, `received ${signal}`)
+    close().then(() => process.exit(0), (error: unknown) => {
+      logger.error({ err: error }, 'shutdown failed')
+      process.exit(1)
+    })
+  }
+  process.once('SIGTERM', onSignal)
+  process.once('SIGINT', onSignal)
+}
+
+const isEntryPoint = import.meta.url === `file://${process.argv[1]}`
+if (isEntryPoint) {
+  const config = loadConfig()
+  const logger = createLogger(config)
+  startServer({ config, logger }).then((server) => exitOnSignals(server.close, logger), (error: unknown) => {
+    logger.fatal({ err: error }, `failed to start: ${error instanceof Error ? error.message : String(error)}`)
+    logger.flush()
+    setTimeout(() => process.exit(1), 100)
+  })
+}

@@ -1,0 +1,290 @@
+// Runs warmups: lists the keys of the requested groups, warms them with bounded
+// concurrency, records every key's time and error, and reports one summary. One run at a
+// time per process: a trigger that arrives during a run gets the running one back, so the
+// 08:00 job, an admin click and a CLI call never warm the same keys twice in parallel.
+import { randomBytes } from 'node:crypto'
+import { AppError, InvalidParameterError } from '../errors.ts'
+import type { WarmupHistory } from './history.ts'
+import { planKeys, warmKeys, type KeyResult } from './key-pool.ts'
+import { errorMessage, type WarmupLogger } from './logger.ts'
+import { finalStatus, type WarmupKeyError, type WarmupKeyTiming, type WarmupListener, type WarmupPlan, type WarmupProgress, type WarmupSummary } from './summary.ts'
+import type { WarmTargetRegistry } from './targets.ts'
+
+export interface WarmupRunnerOptions {
+  registry: WarmTargetRegistry
+  logger: WarmupLogger
+  /** Written on every history row; see defaultInstanceId. */
+  instanceId: string
+  /** Where runs are recorded. Without it runs are only logged and returned. */
+  history?: Pick<WarmupHistory, 'recordStart' | 'recordFinish'>
+  /** Keys warmed at once (config.warmupConcurrency). */
+  concurrency?: number
+  /** A warm() or keys() call that takes longer counts as failed, so one hung query cannot hold the run (and every later run) forever. */
+  keyTimeoutMs?: number
+  maxRecordedErrors?: number
+  slowestKept?: number
+  /** Called once per finished run, e.g. metrics.warmupRun(summary). */
+  onRunFinished?: (summary: WarmupSummary) => void
+}
+
+export interface StartWarmupOptions {
+  /** Group names or 'all'; undefined means 'all'. Validated before anything starts. */
+  groups?: readonly string[]
+  /** Who asked: 'schedule:<job>', 'cli', 'admin', 'boot', 'import', ... */
+  trigger: string
+  /** Lets a caller that enqueued the run elsewhere (BullMQ) choose its id up front. */
+  runId?: string
+  listener?: WarmupListener
+}
+
+/** A run in progress, as handed to callers of start() and current(). */
+export interface RunningWarmup {
+  readonly runId: string
+  readonly trigger: string
+  readonly groups: string[]
+  readonly instance: string
+  readonly startedAt: string
+  /** Settles with the summary; never rejects. */
+  readonly done: Promise<WarmupSummary>
+  progress(): WarmupProgress
+  /** Adds a listener for the rest of the run (a CLI that joined a running run); returns an unsubscribe. */
+  listen(listener: WarmupListener): () => void
+}
+
+export interface StartedWarmup {
+  run: RunningWarmup
+  /** True when the request joined the run that was already going instead of starting one. */
+  alreadyRunning: boolean
+}
+
+/** The runner is shutting down and takes no more runs. */
+export class WarmupClosedError extends AppError {
+  readonly code = 'E_WARMUP_CLOSED'
+  readonly statusCode = 503
+  constructor() {
+    super('The warmup runner is shutting down')
+  }
+}
+
+const TRIGGER = /^[A-Za-z0-9][\w:.@/-]{0,199}$/
+const RUN_ID = /^[A-Za-z0-9][\w:.-]{0,99}$/
+
+export function newRunId(now = Date.now()): string {
+  return `wu-${now.toString(36)}-${randomBytes(4).toString('hex')}`
+}
+
+class ActiveRun implements RunningWarmup {
+  readonly startedAt: string
+  readonly listeners = new Set<WarmupListener>()
+  readonly counts: WarmupProgress = { keys: 0, completed: 0, warmed: 0, failed: 0 }
+  readonly errors: WarmupKeyError[] = []
+  readonly timings: WarmupKeyTiming[] = []
+  aborted = false
+  done!: Promise<WarmupSummary>
+
+  constructor(readonly runId: string, readonly trigger: string, readonly groups: string[], readonly instance: string, readonly startedMs: number) {
+    this.startedAt = new Date(startedMs).toISOString()
+  }
+
+  progress(): WarmupProgress {
+    return { ...this.counts }
+  }
+
+  listen(listener: WarmupListener): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+}
+
+export class WarmupRunner {
+  readonly #options: Required<Pick<WarmupRunnerOptions, 'concurrency' | 'keyTimeoutMs' | 'maxRecordedErrors' | 'slowestKept'>> & WarmupRunnerOptions
+  #current: ActiveRun | undefined
+  #closed = false
+
+  constructor(options: WarmupRunnerOptions) {
+    this.#options = { concurrency: 4, keyTimeoutMs: 60_000, maxRecordedErrors: 100, slowestKept: 10, ...options }
+    if (!Number.isInteger(this.#options.concurrency) || this.#options.concurrency < 1) throw new Error('warmup concurrency must be a positive integer')
+  }
+
+  get instanceId(): string {
+    return this.#options.instanceId
+  }
+
+  /** The run going on now, if any. */
+  current(): RunningWarmup | undefined {
+    return this.#current
+  }
+
+  /**
+   * Starts a run and returns at once (the run id is known synchronously), or hands back the
+   * run already going. Throws UnknownWarmupGroupError / InvalidParameterError (HTTP 400) for a
+   * bad request even while a run is going, so the caller hears about its mistake either way.
+   */
+  start(options: StartWarmupOptions): StartedWarmup {
+    if (this.#closed) throw new WarmupClosedError()
+    const groups = this.#options.registry.resolveGroups(options.groups)
+    if (!TRIGGER.test(options.trigger)) throw new InvalidParameterError('trigger', `'${options.trigger}' is not a valid warmup trigger`)
+    if (options.runId !== undefined && !RUN_ID.test(options.runId)) throw new InvalidParameterError('runId', `'${options.runId}' is not a valid run id`)
+
+    const running = this.#current
+    if (running) {
+      if (options.listener) running.listen(options.listener)
+      this.#options.logger.info({ runId: running.runId, trigger: options.trigger, runningTrigger: running.trigger, groups }, `warmup already running (run ${running.runId}); trigger ${options.trigger} joins it`)
+      return { run: running, alreadyRunning: true }
+    }
+
+    const run = new ActiveRun(options.runId ?? newRunId(), options.trigger, groups, this.#options.instanceId, Date.now())
+    if (options.listener) run.listen(options.listener)
+    this.#current = run
+    this.#options.logger.info({ runId: run.runId, trigger: run.trigger, groups, instance: run.instance }, `warmup started: run ${run.runId} (${run.trigger}) groups ${groups.join(', ')}`)
+    run.done = this.#execute(run).finally(() => {
+      if (this.#current === run) this.#current = undefined
+    })
+    return { run, alreadyRunning: false }
+  }
+
+  /** Starts (or joins) a run and waits for it: the summary of whichever run covered the request. */
+  async run(options: StartWarmupOptions): Promise<WarmupSummary> {
+    return this.start(options).run.done
+  }
+
+  /**
+   * For shutdown: refuses new runs, lets the current run finish the keys in flight but start
+   * no more (it ends 'interrupted'), and waits for its final history row to be written.
+   */
+  async close(): Promise<void> {
+    this.#closed = true
+    const run = this.#current
+    if (!run) return
+    run.aborted = true
+    await run.done
+  }
+
+  async #execute(run: ActiveRun): Promise<WarmupSummary> {
+    const { history, logger } = this.#options
+    try {
+      await history?.recordStart({ runId: run.runId, trigger: run.trigger, groups: run.groups, instance: run.instance, startedAt: run.startedAt })
+    } catch (error) {
+      // The warmup matters more than its bookkeeping: a database hiccup must not leave the cache cold.
+      logger.warn({ runId: run.runId, err: error }, `warmup history: could not record the start of run ${run.runId}: ${errorMessage(error)}`)
+    }
+
+    let summary: WarmupSummary
+    try {
+      await this.#warm(run)
+      summary = this.#summarize(run)
+    } catch (error) {
+      // Only a bug gets here (keys and listeners are guarded); still report a run, never throw.
+      logger.error({ runId: run.runId, err: error }, `warmup run ${run.runId} crashed: ${errorMessage(error)}`)
+      this.#recordError(run, { key: '(run)', message: errorMessage(error), durationMs: 0 })
+      run.counts.failed += 1
+      summary = { ...this.#summarize(run), status: 'failed' }
+    }
+
+    try {
+      await history?.recordFinish(summary)
+    } catch (error) {
+      logger.warn({ runId: run.runId, err: error }, `warmup history: could not record the end of run ${run.runId}: ${errorMessage(error)}`)
+    }
+    const level = summary.status === 'succeeded' ? 'info' : 'warn'
+    logger[level](
+      { runId: summary.runId, trigger: summary.trigger, groups: summary.groups, status: summary.status, keys: summary.keys, warmed: summary.warmed, failed: summary.failed, durationMs: summary.durationMs },
+      `warmup finished: run ${summary.runId} ${summary.status}, ${summary.warmed}/${summary.keys} keys warmed, ${summary.failed} failed in ${summary.durationMs} ms`,
+    )
+    try {
+      this.#options.onRunFinished?.(summary)
+    } catch (error) {
+      logger.warn({ err: error }, `warmup onRunFinished callback failed: ${errorMessage(error)}`)
+    }
+    return summary
+  }
+
+  async #warm(run: ActiveRun): Promise<void> {
+    const { registry, keyTimeoutMs, concurrency, logger } = this.#options
+    const targets = registry.targetsFor(run.groups)
+    const { keys, listingFailures, perTarget } = await planKeys(targets, keyTimeoutMs)
+    run.counts.keys = keys.length + listingFailures.length
+    for (const failure of listingFailures) {
+      const key = `${failure.target} (keys)`
+      logger.warn({ runId: run.runId, target: failure.target, error: failure.message }, `warmup target ${failure.target}: ${failure.message}`)
+      this.#recordError(run, { key, message: failure.message, durationMs: Math.round(failure.durationMs) })
+      run.counts.failed += 1
+      run.counts.completed += 1
+    }
+    const plan: WarmupPlan = {
+      runId: run.runId,
+      trigger: run.trigger,
+      groups: run.groups,
+      keys: run.counts.keys,
+      targets: targets.map((target) => ({ name: target.name, group: target.group, keys: perTarget.get(target.name) ?? 0 })),
+    }
+    this.#notify(run, (listener) => listener.onPlan?.(plan))
+
+    await warmKeys(keys, {
+      concurrency,
+      timeoutMs: keyTimeoutMs,
+      shouldStop: () => run.aborted,
+      onResult: (result) => this.#onKeyResult(run, result),
+    })
+  }
+
+  #onKeyResult(run: ActiveRun, result: KeyResult): void {
+    const durationMs = Math.round(result.durationMs * 10) / 10
+    run.counts.completed += 1
+    run.timings.push({ key: result.planned.key, durationMs })
+    if (result.ok) {
+      run.counts.warmed += 1
+      this.#options.logger.debug({ runId: run.runId, key: result.planned.key, durationMs }, 'warmup key warmed')
+    } else {
+      run.counts.failed += 1
+      this.#recordError(run, { key: result.planned.key, message: result.error ?? 'failed', durationMs })
+      this.#options.logger.warn({ runId: run.runId, key: result.planned.key, durationMs, error: result.error }, `warmup key ${result.planned.key} failed: ${result.error}`)
+    }
+    const progress = {
+      runId: run.runId,
+      key: result.planned.key,
+      target: result.planned.target,
+      group: result.planned.group,
+      ok: result.ok,
+      durationMs,
+      ...(result.error !== undefined ? { error: result.error } : {}),
+      completed: run.counts.completed,
+      total: run.counts.keys,
+    }
+    this.#notify(run, (listener) => listener.onKey?.(progress))
+  }
+
+  #recordError(run: ActiveRun, error: WarmupKeyError): void {
+    if (run.errors.length < this.#options.maxRecordedErrors) run.errors.push(error)
+  }
+
+  #notify(run: ActiveRun, call: (listener: WarmupListener) => void): void {
+    for (const listener of run.listeners) {
+      try {
+        call(listener)
+      } catch (error) {
+        this.#options.logger.warn({ runId: run.runId, err: error }, `warmup listener failed: ${errorMessage(error)}`)
+      }
+    }
+  }
+
+  #summarize(run: ActiveRun): WarmupSummary {
+    const finishedMs = Date.now()
+    const slowest = [...run.timings].sort((a, b) => b.durationMs - a.durationMs).slice(0, this.#options.slowestKept)
+    return {
+      runId: run.runId,
+      trigger: run.trigger,
+      groups: run.groups,
+      instance: run.instance,
+      status: finalStatus({ warmed: run.counts.warmed, failed: run.counts.failed, interrupted: run.aborted }),
+      keys: run.counts.keys,
+      warmed: run.counts.warmed,
+      failed: run.counts.failed,
+      durationMs: Math.max(0, finishedMs - run.startedMs),
+      errors: [...run.errors],
+      slowest,
+      startedAt: run.startedAt,
+      finishedAt: new Date(finishedMs).toISOString(),
+    }
+  }
+}
