@@ -15,6 +15,8 @@ export interface AppDependencies {
   db: Database
   reads: SchoolReads
   logger: Logger | false
+  /** Log every request (LOG_REQUESTS); off by default. */
+  logRequests?: boolean
   health?: HealthDependencies['components']
   /** Further route plugins registered last (admin, metrics), in order. */
   routes?: ((app: FastifyInstance) => Promise<void>)[]
@@ -25,10 +27,12 @@ export interface AppDependencies {
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : { logger: false }),
+    // Two log lines per request would cost more than serving a cached body; errors are still logged.
+    disableRequestLogging: !deps.logRequests,
     // Query strings and bodies are validated strictly: unknown parameters are errors, not dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     schemaErrorFormatter,
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
     bodyLimit: 64 * 1024,
     // Bound every request; a stuck dependency turns into an error, not a hung socket.
     connectionTimeout: 0,

@@ -34,6 +34,8 @@ export interface Config {
   logLevel: LogLevel
   /** Empty string disables the log file. */
   logFile: string
+  /** One log line per request and response; off by default because it dominates the cost of a cache hit. */
+  logRequests: boolean
   databaseUrl: string | undefined
   /** PGlite directory used when databaseUrl is unset; 'memory://' keeps it in memory. */
   pgliteDir: string
@@ -170,6 +172,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: integer(env, 'PORT', 3000, 0, 65535),
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     logFile: env.LOG_FILE ?? path.join(PROJECT_ROOT, 'log', 'backend.log'),
+    logRequests: boolean(env, 'LOG_REQUESTS', false),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     pgliteDir: env.PGLITE_DIR || path.join(PROJECT_ROOT, 'data', 'db'),
     databaseSchema: identifier(env, 'DATABASE_SCHEMA', 'public'),

@@ -31,6 +31,7 @@ export async function buildServer(runtime: Runtime, adminToken: string): Promise
     db: runtime.db,
     reads: runtime.reads,
     logger: runtime.logger,
+    logRequests: runtime.config.logRequests,
     health: () => {
       const cache = runtime.cache.health()
       return { cache: { ok: cache.ok, ...(cache.detail ? { detail: cache.detail } : {}) } }

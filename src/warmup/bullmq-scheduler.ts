@@ -251,8 +251,8 @@ export class BullmqScheduler implements WarmupScheduler {
       groups: data.groups,
       trigger: data.trigger,
       ...(data.runId !== undefined ? { runId: data.runId } : {}),
-      // timestamp + delay is the moment BullMQ was asked to run it (the cron instant for ticks).
-      scheduledAt: new Date(job.timestamp + (job.delay || 0)).toISOString(),
+      // prevMillis is the cron instant of a scheduler's job; a manual job is due when added.
+      scheduledAt: new Date(job.opts.prevMillis ?? job.timestamp).toISOString(),
       attempt: job.attemptsMade + 1,
     }
     this.#options.logger.info({ jobId: job.id, job: data.job, groups: data.groups, trigger: data.trigger, attempt: tick.attempt }, `scheduler tick: ${data.job ?? data.trigger} (job ${job.id})`)

@@ -133,7 +133,7 @@ describeEachBackendApp('school API', (getApp: () => TestApp) => {
   test('detail has everything, including profile and net area; unknown school is 404', async () => {
     const detail = await get('/api/schools/513687000122')
     assert.equal(detail.status, 200)
-    const body = detail.body as Record<string, any>
+    const body = detail.body as Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any -- a JSON document walked by path
     const source = rows.find((row) => row['SCHOOL NO.'] === '513687000122')!
     assert.equal(body.nameZh, source['中文名稱'])
     assert.equal(body.fax, source['FAX NUMBER'])
@@ -149,10 +149,10 @@ describeEachBackendApp('school API', (getApp: () => TestApp) => {
   })
 
   test('stats total by level, district and category', async () => {
-    const stats = (await get('/api/schools/stats')).body as Record<string, any>
+    const stats = (await get('/api/schools/stats')).body as { totals: unknown; byCategory: { code: string; count: number }[]; byDistrict: unknown[]; applicationWindowsOpen: unknown }
     assert.deepEqual(stats.totals, { primary: ofLevel('PRIMARY').length, secondary: ofLevel('SECONDARY').length, all: ofLevel('PRIMARY').length + ofLevel('SECONDARY').length })
-    const aided = stats.byCategory.find((entry: { code: string }) => entry.code === 'aided')
-    assert.equal(aided.count, rows.filter((row) => row['FINANCE TYPE'] === 'AIDED' && /^(PRIMARY|SECONDARY)$/.test(row['SCHOOL LEVEL']!)).length)
+    const aided = stats.byCategory.find((entry) => entry.code === 'aided')
+    assert.equal(aided?.count, rows.filter((row) => row['FINANCE TYPE'] === 'AIDED' && /^(PRIMARY|SECONDARY)$/.test(row['SCHOOL LEVEL']!)).length)
     assert.equal(stats.byDistrict.length, 18)
     assert.equal(typeof stats.applicationWindowsOpen, 'number')
   })

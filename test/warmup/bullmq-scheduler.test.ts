@@ -21,7 +21,7 @@ function summary(tick: SchedulerTick, instance: string, status: WarmupStatus = '
   return { runId: tick.runId ?? `wu-${Math.random().toString(36).slice(2)}`, trigger: tick.trigger, groups: tick.groups, instance, status, keys: 2, warmed: status === 'failed' ? 0 : 2, failed: status === 'failed' ? 2 : 0, durationMs: 5, errors: [], slowest: [], startedAt: now, finishedAt: now }
 }
 
-describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_REDIS_URL)' }, () => {
+void describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_REDIS_URL)' }, () => {
   const open: { close(): Promise<unknown> }[] = []
   let prefix = ''
   afterEach(async () => {
@@ -42,7 +42,7 @@ describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_REDIS
   }
   const ok = (id: string): TickHandler => async (tick) => summary(tick, id)
 
-  test('upsertJobScheduler under fixed ids: a second instance changes nothing, a changed cron updates, a dropped job is removed', async () => {
+  void test('upsertJobScheduler under fixed ids: a second instance changes nothing, a changed cron updates, a dropped job is removed', async () => {
     fresh()
     const a = instance('a#0', ok('a#0'), { jobs: DAILY, runWorker: false })
     await a.start()
@@ -75,7 +75,7 @@ describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_REDIS
     assert.equal((await delayedIds()).length, 2)
   })
 
-  test('two instances with workers: every tick runs once, on one of them', async () => {
+  void test('two instances with workers: every tick runs once, on one of them', async () => {
     fresh()
     const ticks: { instance: string; scheduledAt: string }[] = []
     const record = (id: string): TickHandler => async (tick) => {
@@ -96,7 +96,34 @@ describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_REDIS
     assert.equal(last.status, 'succeeded')
   })
 
-  test('manual runs are deduplicated while one is queued or running, and run once', async () => {
+  void test('a manual run and the scheduled ticks never overlap, even on two instances (global concurrency 1)', async () => {
+    fresh()
+    const spans: { kind: string; instance: string; start: number; end: number }[] = []
+    const gate = deferred()
+    const handler = (id: string): TickHandler => async (tick) => {
+      const start = Date.now()
+      if (tick.job === undefined) await gate.promise
+      else await new Promise((resolve) => setTimeout(resolve, 50))
+      spans.push({ kind: tick.job ?? 'manual', instance: id, start, end: Date.now() })
+      return summary(tick, id)
+    }
+    const jobs: ScheduleJob[] = [{ name: 'every-second', cron: '* * * * * *', groups: ['stats'] }]
+    const a = instance('a#0', handler('a#0'), { jobs })
+    const b = instance('b#0', handler('b#0'), { jobs })
+    await Promise.all([a.start(), b.start()])
+    await a.enqueue({ groups: ['all'], trigger: 'admin' })
+    await waitFor(async () => (await a.queue.getActiveCount()) === 1 && (await a.queue.getActive())[0]?.name === 'manual', 4000, 'the manual run to start')
+    await new Promise((resolve) => setTimeout(resolve, 1500)) // ticks fall due meanwhile and must wait
+    gate.resolve()
+    await waitFor(() => spans.some((span) => span.kind === 'manual') && spans.filter((span) => span.kind !== 'manual').length >= 2, 6000, 'ticks after the manual run')
+    await Promise.all([a.stop(), b.stop()])
+    const sorted = [...spans].sort((x, y) => x.start - y.start)
+    for (let index = 1; index < sorted.length; index += 1) {
+      assert.ok(sorted[index]!.start >= sorted[index - 1]!.end, `run ${index} started before run ${index - 1} ended: ${JSON.stringify(sorted)}`)
+    }
+  })
+
+  void test('manual runs are deduplicated while one is queued or running, and run once', async () => {
     fresh()
     const gate = deferred()
     const ticks: SchedulerTick[] = []
@@ -133,7 +160,7 @@ describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_REDIS
     await assert.rejects(enqueuer.enqueue({ groups: ['nope'], trigger: 'admin' }), /unknown warmup group 'nope'/)
   })
 
-  test('a failed run is retried with exponential backoff (3 attempts), keeping its run id and its deduplication', async () => {
+  void test('a failed run is retried with exponential backoff (3 attempts), keeping its run id and its deduplication', async () => {
     fresh()
     const attempts: { attempt: number; at: number; runId?: string }[] = []
     const scheduler = instance('w#0', async (tick) => {
@@ -152,11 +179,11 @@ describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_REDIS
     assert.ok(firstGap >= 280, `first retry after ~300 ms, got ${firstGap}`)
     assert.ok(secondGap >= 560, `second retry after ~600 ms (exponential), got ${secondGap}`)
     const job = await scheduler.queue.getJob(jobId)
-    assert.equal(job?.attemptsMade, 2)
+    assert.equal(job?.attemptsMade, 3, 'BullMQ counts the successful attempt too')
     assert.equal(job?.returnvalue.status, 'succeeded')
   })
 
-  test('a run that keeps failing ends failed after 3 attempts, recorded with the instance that ran it', async () => {
+  void test('a run that keeps failing ends failed after 3 attempts, recorded with the instance that ran it', async () => {
     fresh()
     let calls = 0
     const scheduler = instance('w#3', async (tick) => {
@@ -173,17 +200,18 @@ describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_REDIS
     assert.match(job?.failedReason ?? '', /failed: 2\/2 keys failed/)
   })
 
-  test('a job whose instance died mid-run is picked up again by another instance', async () => {
+  void test('a job whose instance died mid-run is picked up again by another instance', async () => {
     fresh()
     const enqueuer = instance('api#0', ok('api#0'), { runWorker: false })
     await enqueuer.start()
-    // The "dead" instance: a bare worker that takes the job, never finishes it, then vanishes
+    // The "dead" instance: a bare worker configured like the survivor (the stalled check is
+    // shared: whichever worker runs it sets the pace for all), that that takes the job, never finishes it, then vanishes
     // without releasing it (force close: its lock is no longer renewed).
     const taken = deferred()
     const dead = new Worker('warmup', async () => {
       taken.resolve()
       await new Promise(() => {})
-    }, { connection: { url: testRedisUrl! }, prefix, lockDuration: 1000, name: 'dead#0' })
+    }, { connection: { url: testRedisUrl! }, prefix, lockDuration: 1000, stalledInterval: 300, name: 'dead#0' })
     const { runId, jobId } = await enqueuer.enqueue({ groups: ['stats'], trigger: 'admin' })
     await taken.promise
     await dead.close(true)
@@ -202,19 +230,26 @@ describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_REDIS
     assert.equal(job?.stalledCounter, 1)
   })
 
-  test('close() releases every Redis connection', async () => {
+  void test('close() releases every Redis connection', async () => {
     fresh()
     const sockets = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'TCPSocketWrap').length
-    const before = sockets()
+    // Connections of earlier tests finish closing asynchronously.
+    await waitFor(() => sockets() === 0, 2000, 'earlier sockets to close')
     const scheduler = new BullmqScheduler({ redisUrl: testRedisUrl!, prefix, jobs: DAILY, logger: captureLogger().logger, instanceId: 'x#0', onTick: ok('x#0') })
-    await scheduler.start()
-    assert.ok(sockets() > before)
-    await scheduler.close()
-    await waitFor(() => sockets() === before, 2000, 'sockets to close')
+    try {
+      await scheduler.start()
+      await waitFor(() => sockets() >= 2, 2000, 'queue and worker connections to open')
+    } finally {
+      await scheduler.close()
+    }
+    await waitFor(() => sockets() === 0, 2000, 'sockets to close')
     // Schedules stay in Redis for the other instances; clean them up through a plain queue.
     const queue = new Queue('warmup', { connection: { url: testRedisUrl! }, prefix })
-    assert.equal(await queue.getJobSchedulersCount(), 2)
-    await queue.obliterate({ force: true })
-    await queue.close()
+    try {
+      assert.equal(await queue.getJobSchedulersCount(), 2)
+      await queue.obliterate({ force: true })
+    } finally {
+      await queue.close()
+    }
   })
 })

@@ -52,7 +52,7 @@ if (testRedisUrl) {
 }
 
 for (const [backend, factoryFor] of backends) {
-  describe(`scheduler contract [${backend}]`, () => {
+  void describe(`scheduler contract [${backend}]`, () => {
     const open: WarmupScheduler[] = []
     let make: Factory
     const build = (jobs: ScheduleJob[], instanceId?: string): Harness => {
@@ -67,7 +67,7 @@ for (const [backend, factoryFor] of backends) {
       make = factoryFor(uniqueName('wtest'))
     }
 
-    test('registers the jobs and lists them with their next runs in the time zone', async () => {
+    void test('registers the jobs and lists them with their next runs in the time zone', async () => {
       fresh()
       const { scheduler, log } = build(DAILY)
       const before = await scheduler.status()
@@ -91,7 +91,7 @@ for (const [backend, factoryFor] of backends) {
       for (const job of DAILY) assert.ok(messages.some((message) => message.includes('scheduler') && message.includes(`job ${job.name}`)), job.name)
     })
 
-    test("a tick calls the callback with the job's groups and trigger, and status shows the last run", async () => {
+    void test("a tick calls the callback with the job's groups and trigger, and status shows the last run", async () => {
       fresh()
       const { scheduler, ticks } = build([EVERY_SECOND, ...DAILY], `${backend}#7`)
       await scheduler.start()
@@ -110,7 +110,7 @@ for (const [backend, factoryFor] of backends) {
       assert.equal(ticks.filter((seen) => seen.job !== 'every-second').length, 0)
     })
 
-    test('stop() stops the ticks', async () => {
+    void test('stop() stops the ticks', async () => {
       fresh()
       const { scheduler, ticks } = build([EVERY_SECOND])
       await scheduler.start()
@@ -122,7 +122,7 @@ for (const [backend, factoryFor] of backends) {
       assert.equal(ticks.length, count)
     })
 
-    test('an invalid cron is rejected with a SchedulerError naming the job', async () => {
+    void test('an invalid cron is rejected with a SchedulerError naming the job', async () => {
       fresh()
       assert.throws(() => build([...DAILY, { name: 'broken-job', cron: '61 * * * *', groups: ['stats'] }]), (error: unknown) => {
         assert.ok(error instanceof SchedulerError)
@@ -138,7 +138,7 @@ for (const [backend, factoryFor] of backends) {
       assert.deepEqual((await scheduler.status()).jobs.map((job) => job.name), DAILY.map((job) => job.name), 'a rejected set leaves the old jobs')
     })
 
-    test('registering the same jobs again changes nothing; a changed cron updates; a dropped job goes', async () => {
+    void test('registering the same jobs again changes nothing; a changed cron updates; a dropped job goes', async () => {
       fresh()
       const { scheduler } = build(DAILY)
       await scheduler.start()

@@ -1,0 +1,71 @@
+// The public shapes of the response cache: policies, options, results and statistics.
+import type { Logger } from '../logger.ts'
+import type { CacheEntry } from './cache-entry.ts'
+import type { CacheState, RequestCounts } from './cache-events.ts'
+
+/** A TTL class, e.g. `{ name: 'list', ttlSeconds: 300, graceSeconds: 86400 }`. */
+export interface CachePolicy {
+  /** Names the class in events and metrics. */
+  readonly name: string
+  /** How long a value is fresh. */
+  readonly ttlSeconds: number
+  /** How long past its TTL a value may still be served while the loader fails or reloads. 0: never (the key goes cold). */
+  readonly graceSeconds: number
+  /** Unbounded key spaces (free-text search): kept in a small per-process LRU, never in Redis. */
+  readonly localOnly?: boolean
+}
+
+export interface CacheResult {
+  entry: CacheEntry
+  state: CacheState
+}
+
+export interface ResponseCacheOptions {
+  /**
+   * The deployment's Redis prefix. The cache keeps its keys under `<prefix>:cache:` (see
+   * `redisKeyPrefix`) and clear() deletes only those, so BullMQ and others may share the prefix.
+   */
+  prefix: string
+  /** Without one the cache is memory only. */
+  redisUrl?: string | undefined
+  /** false: no L1, every read goes to Redis. Ignored without Redis (memory is then the only layer). */
+  l1?: boolean
+  l1MaxItems?: number
+  /** Bound on L1 memory, counted as UTF-16 string size. */
+  l1MaxBytes?: number
+  localOnlyMaxItems?: number
+  localOnlyMaxBytes?: number
+  /** How long a value that expire()/expireAll() invalidated stays in Redis as a fallback. */
+  invalidatedGraceSeconds?: number
+  redisCommandTimeoutMs?: number
+  redisConnectTimeoutMs?: number
+  /** After a Redis failure, how long L2 is skipped without trying. */
+  redisCircuitBreakerMs?: number
+  /**
+   * After a background reload fails, how long the key's later reads skip the loader (serving
+   * stale, or for a key with no value left, failing with the same error). Without it, a loader
+   * that fails fast (database refusing connections) would run once per request.
+   */
+  refreshFailureBackoffMs?: number
+  /** Told about Redis being lost and back (once per change) and about failed background reloads. */
+  logger?: Logger
+}
+
+export interface CacheStatus {
+  backend: 'memory' | 'redis'
+  /** Whether this instance keeps an in-process L1 for shared keys. */
+  l1: boolean
+  /** Whether the L2 connection is up right now (undefined without Redis). */
+  redisReachable?: boolean
+}
+
+export interface CacheStats extends CacheStatus, RequestCounts {
+  /** Approximate number of stored keys: Redis keys under the prefix (L1 entries without Redis) plus local-only entries. */
+  keys: number
+  l1Keys: number
+  localOnlyKeys: number
+  /** Counted with SCAN; undefined without Redis or while it is unreachable. */
+  redisKeys?: number
+  /** L1 plus local-only LRU size, as UTF-16 string bytes. */
+  memoryBytes: number
+}

@@ -1,0 +1,35 @@
+// The in-process layers (the shared keys' L1 and the local-only store) are LRUs this module
+// creates and hands to bentocache's memory driver, instead of letting the driver create its
+// own: holding them is what lets the cache count its keys, report their size and enumerate them
+// for expireAll() and for re-expiring L1 after a bus outage. Entries stay serialised strings
+// (bentocache's default): its `serialize: false` mode breaks once an L2 value is copied into L1
+// (bentocache issue #111 in 1.6.1).
+import { MemoryDriver } from 'bentocache/drivers/memory'
+import type { CreateDriverResult, L1CacheDriver, MemoryConfig } from 'bentocache/types'
+import { LRUCache } from 'lru-cache'
+
+export type MemoryLru = LRUCache<string, string>
+
+export function newMemoryLru(maxItems: number, maxBytes: number): MemoryLru {
+  // bentocache's own settings (expired entries are dropped when read, no timers), plus a size
+  // bound, since bodies range from bytes to megabytes. Size is UTF-16 length: cheap, and close
+  // to what V8 holds.
+  return new LRUCache<string, string>({
+    max: maxItems,
+    maxSize: maxBytes,
+    sizeCalculation: (value) => Math.max(1, value.length * 2),
+    ttlAutopurge: false,
+  })
+}
+
+/** A bentocache L1 layer backed by `lru`. */
+export function memoryLayer(lru: MemoryLru): CreateDriverResult<L1CacheDriver> {
+  return { options: {}, factory: (config: MemoryConfig) => new MemoryDriver({ ...config, cacheInstance: lru }) }
+}
+
+/** The cache keys held in `lru` for the store with `prefix`, without that prefix. */
+export function keysInLru(lru: MemoryLru | undefined, prefix: string): string[] {
+  if (!lru) return []
+  const start = `${prefix}:`
+  return [...lru.keys()].filter((key) => key.startsWith(start)).map((key) => key.slice(start.length))
+}

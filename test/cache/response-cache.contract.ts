@@ -1,0 +1,247 @@
+// The behaviour every configuration of the response cache must show, registered once per
+// configuration (memory only; memory + Redis; Redis without L1), in the manner of bentocache's
+// own driver test suite. Each test opens caches with a prefix of its own and the suite clears
+// their keys and closes their connections after it.
+import assert from 'node:assert/strict'
+import { after, afterEach, before, describe, test } from 'node:test'
+import type { Redis } from 'ioredis'
+import { createResponseCache, type CachePolicy, type ResponseCache, type ResponseCacheOptions } from '../../src/cache/response-cache.ts'
+import { uniqueName } from '../helpers/env.ts'
+import { deleteKeysUnder, keysUnder, rawRedis } from '../helpers/redis.ts'
+import { countingLoader, deferred, eventually, waitUntil } from './support.ts'
+
+export interface ContractConfiguration {
+  name: string
+  /** What every cache of this configuration gets (redisUrl, l1 ...). */
+  options: Partial<ResponseCacheOptions>
+  /** Set when the configuration stores in Redis: the suite then also looks at Redis directly. */
+  redisUrl?: string
+}
+
+const list: CachePolicy = { name: 'list', ttlSeconds: 60, graceSeconds: 3600 }
+/** One-second TTL, so tests can watch a value go stale. */
+const shortLived: CachePolicy = { name: 'short', ttlSeconds: 1, graceSeconds: 3600 }
+const search: CachePolicy = { name: 'search', ttlSeconds: 60, graceSeconds: 60, localOnly: true }
+
+const body = (value: unknown): string => JSON.stringify(value)
+
+export function registerResponseCacheContract(configuration: ContractConfiguration): void {
+  describe(`response cache contract [${configuration.name}]`, () => {
+    const opened: ResponseCache[] = []
+    let raw: Redis | undefined
+
+    const open = async (overrides: Partial<ResponseCacheOptions> = {}): Promise<ResponseCache> => {
+      const cache = await createResponseCache({ prefix: uniqueName('cache_contract'), ...configuration.options, ...overrides })
+      opened.push(cache)
+      return cache
+    }
+
+    before(() => {
+      if (configuration.redisUrl) raw = rawRedis(configuration.redisUrl)
+    })
+    afterEach(async () => {
+      for (const cache of opened.splice(0)) {
+        await cache.clear()
+        if (raw) await deleteKeysUnder(raw, cache.redisKeyPrefix)
+        await cache.close()
+      }
+    })
+    after(() => {
+      raw?.disconnect()
+    })
+
+    test('a first read runs the loader (miss), the next one does not (hit); the body is stored serialised with a strong ETag', async () => {
+      const cache = await open()
+      const loader = countingLoader(() => ({ schools: ['中華基督教會基慧小學'], page: 1 }))
+      const first = await cache.getOrLoad('list:a', list, loader.load)
+      const second = await cache.getOrLoad('list:a', list, loader.load)
+      assert.equal(first.state, 'miss')
+      assert.equal(second.state, 'hit')
+      assert.equal(loader.calls, 1)
+      assert.equal(second.entry.body, body({ schools: ['中華基督教會基慧小學'], page: 1 }))
+      assert.match(second.entry.etag, /^"[A-Za-z0-9_-]{27}"$/)
+      assert.equal(second.entry.etag, first.entry.etag)
+      assert.equal(second.entry.storedAt, first.entry.storedAt)
+    })
+
+    test('equal bodies get equal ETags, different bodies different ones', async () => {
+      const cache = await open()
+      const a = await cache.getOrLoad('a', list, async () => ({ x: 1 }))
+      const b = await cache.getOrLoad('b', list, async () => ({ x: 1 }))
+      const c = await cache.getOrLoad('c', list, async () => ({ x: 2 }))
+      assert.equal(a.entry.etag, b.entry.etag)
+      assert.notEqual(a.entry.etag, c.entry.etag)
+    })
+
+    test('with nothing cached, a loader error reaches the caller unchanged and nothing is stored', async () => {
+      const cache = await open()
+      const failure = new Error('database down')
+      await assert.rejects(cache.getOrLoad('k', list, async () => {
+        throw failure
+      }), (error) => error === failure)
+      const after = await cache.getOrLoad('k', list, async () => 'back')
+      assert.equal(after.state, 'miss')
+      assert.equal(after.entry.body, body('back'))
+    })
+
+    test('50 concurrent reads of a cold key run the loader once', async () => {
+      const cache = await open()
+      const gate = deferred<void>()
+      const loader = countingLoader(async () => {
+        await gate.promise
+        return { value: 'once' }
+      })
+      const reads = Array.from({ length: 50 }, () => cache.getOrLoad('cold', list, loader.load))
+      setImmediate(() => gate.resolve())
+      const results = await Promise.all(reads)
+      assert.equal(loader.calls, 1)
+      assert.equal(results.filter((result) => result.state === 'miss').length, 1)
+      assert.equal(results.filter((result) => result.state === 'hit').length, 49)
+      assert.ok(results.every((result) => result.entry.body === body({ value: 'once' })))
+    })
+
+    test('past its TTL a value is served stale at once while one background reload runs, then the new value is a hit', async () => {
+      const cache = await open()
+      const first = await cache.getOrLoad('swr', shortLived, async () => 'v1')
+      await waitUntil(first.entry.storedAt + 1000)
+
+      const reload = deferred<unknown>()
+      const loader = countingLoader(() => reload.promise)
+      // The reload has not finished (it cannot: the test holds it), yet every read is answered.
+      const reads = await Promise.all(Array.from({ length: 10 }, () => cache.getOrLoad('swr', shortLived, loader.load)))
+      assert.ok(reads.every((read) => read.state === 'stale' && read.entry.body === body('v1')))
+      assert.equal(loader.calls, 1)
+
+      reload.resolve('v2')
+      const fresh = await eventually('the background reload to land', async () => {
+        const read = await cache.getOrLoad('swr', shortLived, loader.load)
+        return read.entry.body === body('v2') ? read : undefined
+      })
+      assert.equal(fresh.state, 'hit')
+      assert.equal(loader.calls, 1)
+    })
+
+    test('grace: past the TTL, a failing loader is hidden behind the last good value and not retried per request', async () => {
+      const cache = await open()
+      const first = await cache.getOrLoad('grace', shortLived, async () => 'good')
+      await waitUntil(first.entry.storedAt + 1000)
+      const loader = countingLoader(() => {
+        throw new Error('database down')
+      })
+      for (let request = 0; request < 20; request += 1) {
+        const read = await cache.getOrLoad('grace', shortLived, loader.load)
+        assert.equal(read.state, 'stale')
+        assert.equal(read.entry.body, body('good'))
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      assert.equal(loader.calls, 1, 'a failed background reload backs off instead of running once per request')
+    })
+
+    test('refresh() replaces the stored value; a failing refresh throws and leaves it intact', async () => {
+      const cache = await open()
+      await cache.getOrLoad('r', list, async () => 'v1')
+      const refreshed = await cache.refresh('r', list, async () => 'v2')
+      assert.equal(refreshed.body, body('v2'))
+      const afterRefresh = await cache.getOrLoad('r', list, async () => assert.fail('a fresh value must not reload'))
+      assert.deepEqual([afterRefresh.state, afterRefresh.entry.body], ['hit', body('v2')])
+
+      const failure = new Error('warmup query failed')
+      await assert.rejects(cache.refresh('r', list, async () => {
+        throw failure
+      }), (error) => error === failure)
+      const afterFailure = await cache.getOrLoad('r', list, async () => assert.fail('the old value must still be fresh'))
+      assert.deepEqual([afterFailure.state, afterFailure.entry.body], ['hit', body('v2')])
+    })
+
+    test('refresh() of a key never read stores it', async () => {
+      const cache = await open()
+      await cache.refresh('warm', list, async () => 'warmed')
+      const read = await cache.getOrLoad('warm', list, async () => assert.fail('warmed keys are hits'))
+      assert.deepEqual([read.state, read.entry.body], ['hit', body('warmed')])
+    })
+
+    test('expireAll() keeps serving the old values (stale) and reloads each key once in the background', async () => {
+      const cache = await open()
+      const keys = ['e1', 'e2', 'e3']
+      for (const key of keys) await cache.getOrLoad(key, list, async () => `${key}:v1`)
+      assert.ok(await cache.expireAll() >= keys.length)
+
+      const loader = countingLoader(() => 'v2')
+      const burst = await Promise.all(keys.flatMap((key) => Array.from({ length: 5 }, async () => ({ key, read: await cache.getOrLoad(key, list, loader.load) }))))
+      assert.ok(burst.every(({ key, read }) => read.state === 'stale' && read.entry.body === body(`${key}:v1`)), 'no cold window after expireAll')
+      for (const key of keys) {
+        await eventually(`${key} to be reloaded`, async () => ((await cache.getOrLoad(key, list, loader.load)).entry.body === body('v2') ? true : undefined))
+      }
+      for (let request = 0; request < 10; request += 1) {
+        for (const key of keys) assert.equal((await cache.getOrLoad(key, list, loader.load)).state, 'hit')
+      }
+      assert.ok(loader.calls <= keys.length, `loader ran ${loader.calls} times for ${keys.length} keys`)
+    })
+
+    test('expire() makes one key stale; delete() and clear() make keys cold', async () => {
+      const cache = await open()
+      await cache.getOrLoad('x', list, async () => 'x1')
+      await cache.getOrLoad('y', list, async () => 'y1')
+      await cache.getOrLoad('q', search, async () => 'q1')
+
+      await cache.expire('x')
+      const expired = await cache.getOrLoad('x', list, async () => 'x2')
+      assert.deepEqual([expired.state, expired.entry.body], ['stale', body('x1')])
+      assert.equal((await cache.getOrLoad('y', list, async () => 'y2')).state, 'hit')
+
+      await cache.delete('y')
+      assert.equal((await cache.getOrLoad('y', list, async () => 'y3')).state, 'miss')
+
+      await cache.clear()
+      assert.equal((await cache.getOrLoad('y', list, async () => 'y4')).state, 'miss')
+      assert.equal((await cache.getOrLoad('q', search, async () => 'q2')).state, 'miss')
+    })
+
+    test('local-only keys are cached in a bounded in-process LRU and never written to Redis', async () => {
+      const cache = await open({ localOnlyMaxItems: 20 })
+      const first = await cache.getOrLoad('search?q=harbour', search, async () => ['a'])
+      const second = await cache.getOrLoad('search?q=harbour', search, async () => assert.fail('cached'))
+      assert.deepEqual([first.state, second.state], ['miss', 'hit'])
+      for (let index = 0; index < 50; index += 1) await cache.getOrLoad(`search?q=random${index}`, search, async () => index)
+      assert.ok((await cache.stats()).localOnlyKeys <= 20)
+
+      await cache.getOrLoad('list:shared', list, async () => 'shared')
+      if (raw) {
+        const stored = await keysUnder(raw, cache.redisKeyPrefix)
+        assert.ok(stored.some((key) => key.endsWith('list:shared')), 'shared keys do reach Redis')
+        assert.ok(!stored.some((key) => key.includes('search?q=')), `local-only keys leaked to Redis: ${stored.join(', ')}`)
+        assert.equal(await raw.exists(`${cache.redisKeyPrefix}:search?q=harbour`), 0)
+      }
+    })
+
+    test('stats() counts hits, misses and stale answers; onEvent() reports each with its policy', async () => {
+      const cache = await open()
+      const seen: string[] = []
+      const unsubscribe = cache.onEvent((policy, state, key) => seen.push(`${policy}:${state}:${key}`))
+      await cache.getOrLoad('s', list, async () => 1)
+      await cache.getOrLoad('s', list, async () => 2)
+      await cache.expire('s')
+      await cache.getOrLoad('s', list, async () => 3)
+      unsubscribe()
+      await cache.getOrLoad('s', list, async () => 4)
+
+      assert.deepEqual(seen, ['list:miss:s', 'list:hit:s', 'list:stale:s'])
+      const stats = await cache.stats()
+      assert.equal(stats.backend, configuration.redisUrl ? 'redis' : 'memory')
+      assert.equal(stats.l1, configuration.options.l1 !== false)
+      assert.equal(stats.misses, 1)
+      assert.equal(stats.stale, 1)
+      assert.ok(stats.hits === 1 || stats.hits === 2, 'the last read is a hit unless it ran before the background reload landed')
+      assert.equal(stats.hitRate, (stats.hits + stats.stale) / (stats.hits + stats.misses + stats.stale))
+      assert.ok(stats.keys >= 1)
+      if (configuration.redisUrl) {
+        assert.equal(stats.redisReachable, true)
+        assert.equal(stats.redisKeys, 1)
+      } else {
+        assert.equal(stats.redisKeys, undefined)
+      }
+      assert.equal(cache.status().backend, stats.backend)
+      assert.equal(cache.health().ok, true)
+    })
+  })
+}

@@ -1,0 +1,63 @@
+// Small tools for the cache tests: polling with a deadline instead of fixed sleeps, and a
+// loader whose completion the test controls.
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/**
+ * Calls `probe` every `intervalMs` until it returns something other than undefined, and
+ * returns that; fails with `what` after `timeoutMs`. Events that cross processes or wait on
+ * timers are asserted this way, so a slow machine makes the test slower, not red.
+ */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 10_000)
+  let lastError: unknown
+  for (;;) {
+    try {
+      const value = await probe()
+      if (value !== undefined) return value
+    } catch (error) {
+      lastError = error
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${lastError ? `; last error: ${String(lastError)}` : ''}`)
+    }
+    await sleep(options.intervalMs ?? 25)
+  }
+}
+
+/** Waits until the wall clock has passed `epochMs` (a TTL has run out). */
+export async function waitUntil(epochMs: number): Promise<void> {
+  while (Date.now() <= epochMs) await sleep(Math.max(1, Math.min(50, epochMs - Date.now() + 1)))
+}
+
+export interface Deferred<T> {
+  promise: Promise<T>
+  resolve: (value: T) => void
+  reject: (error: unknown) => void
+}
+
+export function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void
+  let reject!: (error: unknown) => void
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { promise, resolve, reject }
+}
+
+/** A loader that counts its calls and returns what `produce` gives for the call number (1-based). */
+export function countingLoader(produce: (call: number) => unknown | Promise<unknown>): { load: () => Promise<unknown>; readonly calls: number } {
+  let calls = 0
+  return {
+    load: async () => {
+      calls += 1
+      return produce(calls)
+    },
+    get calls() {
+      return calls
+    },
+  }
+}
