@@ -8,7 +8,6 @@ import { ConfigError } from './errors.ts'
 import type { Logger } from './logger.ts'
 import { openRuntime, type Runtime } from './runtime.ts'
 import { startServer, type RunningServer } from './server.ts'
-import { defaultInstanceId } from './warmup/instance-id.ts'
 
 /** Fails fast on a setup that would serve inconsistent data. */
 export function assertClusterConfig(config: Config, workers: number): void {
@@ -28,7 +27,7 @@ const SHUTDOWN_TIMEOUT_MS = 30_000
 
 export async function startPrimary(config: Config, logger: Logger, workers: number): Promise<ClusterHandle> {
   assertClusterConfig(config, workers)
-  const runtime: Runtime = await openRuntime({ config, logger, schedule: true })
+  const runtime: Runtime = await openRuntime({ config, logger, schedule: true, role: 'primary' })
   let stopping = false
   const fork = (slot: number): Worker => {
     const worker = cluster.fork({ SCHOOLS_WORKER_SLOT: String(slot) })
@@ -76,5 +75,5 @@ export async function startPrimary(config: Config, logger: Logger, workers: numb
 
 /** A worker: the HTTP server only. */
 export async function startWorker(config: Config, logger: Logger, slot: number): Promise<RunningServer> {
-  return startServer({ config, logger, schedule: false, instanceId: config.instanceId ? `${config.instanceId}#${slot}` : defaultInstanceId(slot) })
+  return startServer({ config: { ...config, workerSlot: slot }, logger, schedule: false })
 }

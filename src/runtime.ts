@@ -29,6 +29,12 @@ export interface RuntimeOptions {
    */
   schedule?: boolean
   instanceId?: string
+  /**
+   * 'server' (default) and 'primary' are long-lived and, at start, mark their own unfinished runs
+   * of a previous life as interrupted. A 'cli' process gets a per-process id and marks nothing:
+   * it must never touch the rows of a server running beside it.
+   */
+  role?: 'server' | 'primary' | 'cli'
   /** Collect node's default metrics (off in tests, which build many runtimes in one process). */
   defaultMetrics?: boolean
 }
@@ -55,7 +61,8 @@ export interface Runtime {
 
 export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { config, logger } = options
-  const instanceId = options.instanceId ?? config.instanceId ?? defaultInstanceId(config.workerSlot)
+  const role = options.role ?? 'server'
+  const instanceId = options.instanceId ?? instanceIdFor(role, config)
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true })
   const db = await openDatabase(config)
   db.counter.onQuery((durationMs, failed) => metrics.dbQuery(durationMs, failed))
@@ -84,7 +91,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   registerSchoolWarmTargets(registry, reads, repository, loadWarmListConfig(), (level, name, reason) =>
     logger.info({ level, target: name, reason }, `warmup skips ${level} query '${name}': ${reason}`))
   const history = new WarmupHistory(db)
-  await history.markInterrupted(instanceId)
+  if (role !== 'cli') await history.markInterrupted(instanceId)
   const runner = new WarmupRunner({
     registry,
     logger,
@@ -132,4 +139,10 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
       await db.close()
     },
   }
+}
+
+function instanceIdFor(role: 'server' | 'primary' | 'cli', config: Config): string {
+  if (role === 'cli') return `${defaultInstanceId('cli')}-${process.pid}`
+  const slot = role === 'primary' ? 'primary' : config.workerSlot
+  return config.instanceId ? `${config.instanceId}#${slot}` : defaultInstanceId(slot)
 }

@@ -10,7 +10,7 @@ export async function importCommand(command: 'import' | 'import-banding' | 'impo
     out.error(`schools ${command}: --file is required`)
     return 2
   }
-  const runtime = await openRuntime({ config, logger, schedule: false, defaultMetrics: false })
+  const runtime = await openRuntime({ config, logger, role: 'cli', schedule: false, defaultMetrics: false })
   try {
     if (command === 'import') {
       const bundled = bundledSourceFiles(config.sourceDir)

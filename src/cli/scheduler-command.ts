@@ -6,7 +6,7 @@ import { table, type Output } from './output.ts'
 
 /** `schools scheduler status`: the configured jobs, their next and last runs, recent runs, cache figures. */
 export async function schedulerStatusCommand(config: Config, logger: Logger, flags: { json?: boolean }, out: Output): Promise<number> {
-  const runtime = await openRuntime({ config, logger, schedule: config.scheduler === 'bullmq', defaultMetrics: false })
+  const runtime = await openRuntime({ config, logger, role: 'cli', schedule: config.scheduler === 'bullmq', defaultMetrics: false })
   try {
     const status = runtime.scheduler ? await runtime.scheduler.status() : undefined
     const jobs = status?.jobs ?? await Promise.all(config.schedule.map(async (job) => ({

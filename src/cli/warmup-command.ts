@@ -24,7 +24,7 @@ export async function warmupCommand(clearFirst: boolean, config: Config, logger:
   if (groups.length === 0) groups.push('all')
   // With BullMQ the run is queued like any manual warmup; this process also runs a worker so
   // the run goes ahead even when no server is up.
-  const runtime = await openRuntime({ config, logger, schedule: config.scheduler === 'bullmq', defaultMetrics: false })
+  const runtime = await openRuntime({ config, logger, role: 'cli', schedule: config.scheduler === 'bullmq', defaultMetrics: false })
   try {
     if (runtime.scheduler instanceof BullmqScheduler) await runtime.scheduler.start()
     const perGroup = new Map<string, { keys: number; warmed: number; failed: number; ms: number }>()

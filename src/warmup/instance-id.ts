@@ -4,7 +4,11 @@
 // A random id fails (a), the hostname alone fails (b) as soon as WORKERS > 1.
 import os from 'node:os'
 
-/** `<hostname>#<slot>`, where slot is the worker index (0 for a single process). */
-export function defaultInstanceId(slot = 0): string {
+/**
+ * `<hostname>#<slot>`: the worker index for server processes (0 for a single process), or a
+ * role name for the other processes on the host ('primary' for a cluster primary, 'cli'), so
+ * that no two live processes share an id.
+ */
+export function defaultInstanceId(slot: number | string = 0): string {
   return `${os.hostname()}#${slot}`
 }

@@ -81,3 +81,14 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }
+
+/** Deletes a test's BullMQ queue (schedules outlive the schedulers on purpose, so tests clean up). */
+export async function obliterateQueue(redisUrl: string, prefix: string, name = 'warmup'): Promise<void> {
+  const { Queue } = await import('bullmq')
+  const queue = new Queue(name, { connection: { url: redisUrl }, prefix })
+  try {
+    await queue.obliterate({ force: true })
+  } finally {
+    await queue.close()
+  }
+}

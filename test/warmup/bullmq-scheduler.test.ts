@@ -9,7 +9,7 @@ import { BullmqScheduler, type BullmqSchedulerOptions } from '../../src/warmup/b
 import type { SchedulerTick, TickHandler } from '../../src/warmup/scheduler.ts'
 import type { WarmupStatus, WarmupSummary } from '../../src/warmup/summary.ts'
 import { testRedisUrl, uniqueName } from '../helpers/env.ts'
-import { appGroups, captureLogger, deferred, waitFor } from '../helpers/warmup-fakes.ts'
+import { appGroups, captureLogger, deferred, obliterateQueue, waitFor } from '../helpers/warmup-fakes.ts'
 
 const DAILY: ScheduleJob[] = [
   { name: 'daily-all-0300', cron: '0 3 * * *', groups: ['all'] },
@@ -21,11 +21,12 @@ function summary(tick: SchedulerTick, instance: string, status: WarmupStatus = '
   return { runId: tick.runId ?? `wu-${Math.random().toString(36).slice(2)}`, trigger: tick.trigger, groups: tick.groups, instance, status, keys: 2, warmed: status === 'failed' ? 0 : 2, failed: status === 'failed' ? 2 : 0, durationMs: 5, errors: [], slowest: [], startedAt: now, finishedAt: now }
 }
 
-void describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_REDIS_URL)' }, () => {
+describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_REDIS_URL)' }, () => {
   const open: { close(): Promise<unknown> }[] = []
   let prefix = ''
   afterEach(async () => {
     for (const item of open.splice(0).reverse()) await item.close()
+    if (prefix) await obliterateQueue(testRedisUrl!, prefix)
   })
 
   function instance(instanceId: string, onTick: TickHandler, options: Partial<BullmqSchedulerOptions> = {}): BullmqScheduler {
@@ -42,7 +43,7 @@ void describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_
   }
   const ok = (id: string): TickHandler => async (tick) => summary(tick, id)
 
-  void test('upsertJobScheduler under fixed ids: a second instance changes nothing, a changed cron updates, a dropped job is removed', async () => {
+  test('upsertJobScheduler under fixed ids: a second instance changes nothing, a changed cron updates, a dropped job is removed', async () => {
     fresh()
     const a = instance('a#0', ok('a#0'), { jobs: DAILY, runWorker: false })
     await a.start()
@@ -75,7 +76,7 @@ void describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_
     assert.equal((await delayedIds()).length, 2)
   })
 
-  void test('two instances with workers: every tick runs once, on one of them', async () => {
+  test('two instances with workers: every tick runs once, on one of them', async () => {
     fresh()
     const ticks: { instance: string; scheduledAt: string }[] = []
     const record = (id: string): TickHandler => async (tick) => {
@@ -96,7 +97,7 @@ void describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_
     assert.equal(last.status, 'succeeded')
   })
 
-  void test('a manual run and the scheduled ticks never overlap, even on two instances (global concurrency 1)', async () => {
+  test('a manual run and the scheduled ticks never overlap, even on two instances (global concurrency 1)', async () => {
     fresh()
     const spans: { kind: string; instance: string; start: number; end: number }[] = []
     const gate = deferred()
@@ -123,7 +124,7 @@ void describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_
     }
   })
 
-  void test('manual runs are deduplicated while one is queued or running, and run once', async () => {
+  test('manual runs are deduplicated while one is queued or running, and run once', async () => {
     fresh()
     const gate = deferred()
     const ticks: SchedulerTick[] = []
@@ -160,7 +161,7 @@ void describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_
     await assert.rejects(enqueuer.enqueue({ groups: ['nope'], trigger: 'admin' }), /unknown warmup group 'nope'/)
   })
 
-  void test('a failed run is retried with exponential backoff (3 attempts), keeping its run id and its deduplication', async () => {
+  test('a failed run is retried with exponential backoff (3 attempts), keeping its run id and its deduplication', async () => {
     fresh()
     const attempts: { attempt: number; at: number; runId?: string }[] = []
     const scheduler = instance('w#0', async (tick) => {
@@ -183,7 +184,7 @@ void describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_
     assert.equal(job?.returnvalue.status, 'succeeded')
   })
 
-  void test('a run that keeps failing ends failed after 3 attempts, recorded with the instance that ran it', async () => {
+  test('a run that keeps failing ends failed after 3 attempts, recorded with the instance that ran it', async () => {
     fresh()
     let calls = 0
     const scheduler = instance('w#3', async (tick) => {
@@ -200,7 +201,7 @@ void describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_
     assert.match(job?.failedReason ?? '', /failed: 2\/2 keys failed/)
   })
 
-  void test('a job whose instance died mid-run is picked up again by another instance', async () => {
+  test('a job whose instance died mid-run is picked up again by another instance', async () => {
     fresh()
     const enqueuer = instance('api#0', ok('api#0'), { runWorker: false })
     await enqueuer.start()
@@ -230,7 +231,7 @@ void describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_
     assert.equal(job?.stalledCounter, 1)
   })
 
-  void test('close() releases every Redis connection', async () => {
+  test('close() releases every Redis connection', async () => {
     fresh()
     const sockets = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'TCPSocketWrap').length
     // Connections of earlier tests finish closing asynchronously.
@@ -243,11 +244,10 @@ void describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_
       await scheduler.close()
     }
     await waitFor(() => sockets() === 0, 2000, 'sockets to close')
-    // Schedules stay in Redis for the other instances; clean them up through a plain queue.
+    // Schedules stay in Redis for the other instances (afterEach removes the test's queue).
     const queue = new Queue('warmup', { connection: { url: testRedisUrl! }, prefix })
     try {
       assert.equal(await queue.getJobSchedulersCount(), 2)
-      await queue.obliterate({ force: true })
     } finally {
       await queue.close()
     }

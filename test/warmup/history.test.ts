@@ -13,7 +13,7 @@ import { availableBackends, createTestDatabase, type TestDatabase } from '../hel
 import { appGroups, captureLogger, deferred, fakeTarget } from '../helpers/warmup-fakes.ts'
 
 for (const backend of availableBackends()) {
-  void describe(`warmup history [${backend}]`, () => {
+  describe(`warmup history [${backend}]`, () => {
     let dir: string
     let testDb: TestDatabase
     let db: Database
@@ -38,7 +38,7 @@ for (const backend of availableBackends()) {
       return new WarmupRunner({ registry, logger: captureLogger().logger, instanceId, history: new WarmupHistory(db) })
     }
 
-    void test('a run writes a running row at start and its summary at the end, readable after a restart', async () => {
+    test('a run writes a running row at start and its summary at the end, readable after a restart', async () => {
       const gate = deferred()
       const runner = runnerFor('host#0', ['a', 'b', 'c'], { failing: ['c'], onWarm: () => gate.promise })
       const { run } = runner.start({ groups: ['primary'], trigger: 'schedule:noon-lists' })
@@ -59,7 +59,7 @@ for (const backend of availableBackends()) {
       assert.equal(stored?.slowest.length, 3)
     })
 
-    void test('recent(), lastByTrigger() and lastForJob() read newest first', async () => {
+    test('recent(), lastByTrigger() and lastForJob() read newest first', async () => {
       const runner = runnerFor('host#0', ['a'])
       const boot = await runner.run({ groups: ['all'], trigger: 'boot' })
       const noon = await runner.run({ groups: ['primary'], trigger: 'schedule:noon-lists' })
@@ -76,7 +76,7 @@ for (const backend of availableBackends()) {
       assert.equal((await history.recent(1)).length, 1)
     })
 
-    void test("after a crash, only this instance's leftover running rows become interrupted", async () => {
+    test("after a crash, only this instance's leftover running rows become interrupted", async () => {
       const history = new WarmupHistory(db)
       const startedAt = new Date(Date.now() - 5000).toISOString()
       await history.recordStart({ runId: 'wu-dead-a', trigger: 'boot', groups: ['primary'], instance: 'host-a#0', startedAt })
@@ -95,7 +95,7 @@ for (const backend of availableBackends()) {
       assert.deepEqual(await restarted.markInterrupted('host-a#0'), [], 'nothing left to mark the second time')
     })
 
-    void test('a rerun under the same run id (BullMQ retry) replaces the row', async () => {
+    test('a rerun under the same run id (BullMQ retry) replaces the row', async () => {
       const runner = runnerFor('host#0', ['a', 'b'], { failing: ['a', 'b'] })
       const first = await runner.run({ groups: ['primary'], trigger: 'admin', runId: 'wu-retry-1' })
       assert.equal(first.status, 'failed')

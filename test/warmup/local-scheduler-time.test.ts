@@ -36,7 +36,7 @@ function schedulerRecording(startIso: string): { scheduler: LocalScheduler; fire
   return { scheduler, fired }
 }
 
-void test('the default jobs fire at 03:00, 08:00, 12:00 and every 2 h Hong Kong time, across a day boundary', async () => {
+test('the default jobs fire at 03:00, 08:00, 12:00 and every 2 h Hong Kong time, across a day boundary', async () => {
   // 02:30 HKT on Monday 10 March 2025.
   const { scheduler, fired } = schedulerRecording('2025-03-09T18:30:00.000Z')
   await scheduler.start()
@@ -63,7 +63,7 @@ void test('the default jobs fire at 03:00, 08:00, 12:00 and every 2 h Hong Kong 
   assert.deepEqual(fired.find((tick) => tick.job === 'stats-filters-2h')?.groups, ['stats', 'filters'])
 })
 
-void test('a year-end night: 03:00 HKT on 1 January is 19:00 UTC on 31 December', async () => {
+test('a year-end night: 03:00 HKT on 1 January is 19:00 UTC on 31 December', async () => {
   const { scheduler, fired } = schedulerRecording('2025-12-31T18:59:00.000Z')
   await scheduler.start()
   await advance(2 * 60_000)
@@ -72,7 +72,7 @@ void test('a year-end night: 03:00 HKT on 1 January is 19:00 UTC on 31 December'
   assert.equal((await scheduler.status()).jobs[0]!.nextRun, null, 'a stopped scheduler has no next run')
 })
 
-void test('stop() in fake time: no tick after it', async () => {
+test('stop() in fake time: no tick after it', async () => {
   const { scheduler, fired } = schedulerRecording('2025-03-09T18:59:00.000Z')
   await scheduler.start()
   await scheduler.stop()
@@ -80,7 +80,7 @@ void test('stop() in fake time: no tick after it', async () => {
   assert.deepEqual(fired, [])
 })
 
-void test('croner computes the same instants from any start date (no timers involved)', () => {
+test('croner computes the same instants from any start date (no timers involved)', () => {
   const from = new Date('2025-06-30T15:59:59.000Z') // 23:59:59 HKT, a second before midnight
   const next = (cron: string, start = from): string | undefined => nextRunOf(cron, 'Asia/Hong_Kong', start)?.toISOString()
   assert.equal(next('0 3 * * *'), '2025-06-30T19:00:00.000Z')

@@ -13,7 +13,7 @@ function runnerWith(targets: WarmTarget[], options: Partial<WarmupRunnerOptions>
   return { runner, log, registry }
 }
 
-void test('warms every key of the requested groups and reports a summary', async () => {
+test('warms every key of the requested groups and reports a summary', async () => {
   const primary = fakeTarget('primary-lists', 'primary', ['p1', 'p2', 'p3'])
   const stats = fakeTarget('stats', 'stats', ['s1'])
   const details = fakeTarget('details', 'details', ['d1'])
@@ -33,7 +33,7 @@ void test('warms every key of the requested groups and reports a summary', async
   assert.equal(summary.slowest.length, 4)
 })
 
-void test('never more keys in flight than the concurrency', async () => {
+test('never more keys in flight than the concurrency', async () => {
   const probe = concurrencyProbe()
   const keys = Array.from({ length: 20 }, (_, index) => `k${index}`)
   const { runner } = runnerWith([fakeTarget('lists', 'primary', keys, { onWarm: probe.onWarm })], { concurrency: 3 })
@@ -42,7 +42,7 @@ void test('never more keys in flight than the concurrency', async () => {
   assert.equal(probe.max(), 3)
 })
 
-void test('a bad key or a bad target never stops the run; each is reported with its message', async () => {
+test('a bad key or a bad target never stops the run; each is reported with its message', async () => {
   const broken: WarmTarget = { name: 'broken', group: 'filters', keys: () => { throw new Error('no database') } }
   const { runner, log } = runnerWith([fakeTarget('lists', 'primary', ['a', 'b', 'c'], { failing: ['b'] }), broken])
   const summary = await runner.run({ groups: ['primary', 'filters'], trigger: 'admin' })
@@ -55,14 +55,14 @@ void test('a bad key or a bad target never stops the run; each is reported with 
   assert.ok(log.messages().some((message) => /warmup key b failed: cannot warm b/.test(message)))
 })
 
-void test("a run where every key fails is 'failed'", async () => {
+test("a run where every key fails is 'failed'", async () => {
   const { runner } = runnerWith([fakeTarget('lists', 'primary', ['a', 'b'], { failing: ['a', 'b'] })])
   const summary = await runner.run({ groups: ['primary'], trigger: 'cli' })
   assert.equal(summary.status, 'failed')
   assert.equal(summary.failed, 2)
 })
 
-void test('a key that hangs fails after the key timeout and the others still warm', async () => {
+test('a key that hangs fails after the key timeout and the others still warm', async () => {
   const hang: WarmTarget = { name: 'hang', group: 'primary', keys: () => [{ key: 'stuck', warm: () => new Promise(() => {}) }] }
   const { runner } = runnerWith([hang, fakeTarget('lists', 'primary', ['ok'])], { keyTimeoutMs: 50 })
   const summary = await runner.run({ groups: ['primary'], trigger: 'cli' })
@@ -70,7 +70,7 @@ void test('a key that hangs fails after the key timeout and the others still war
   assert.match(summary.errors[0]!.message, /timed out after 50 ms/)
 })
 
-void test('a key listed by two targets is warmed once; errors kept are capped but the count is exact', async () => {
+test('a key listed by two targets is warmed once; errors kept are capped but the count is exact', async () => {
   const keys = Array.from({ length: 8 }, (_, index) => `k${index}`)
   const first = fakeTarget('one', 'primary', keys, { failing: keys })
   const second = fakeTarget('two', 'secondary', ['k0', 'extra'])
@@ -80,7 +80,7 @@ void test('a key listed by two targets is warmed once; errors kept are capped bu
   assert.deepEqual(second.warmed, ['extra'])
 })
 
-void test('logs the start and the end of every run, with counts, on lines that say warmup', async () => {
+test('logs the start and the end of every run, with counts, on lines that say warmup', async () => {
   const { runner, log } = runnerWith([fakeTarget('lists', 'primary', ['a', 'b'], { failing: ['b'] })])
   const summary = await runner.run({ groups: ['primary'], trigger: 'schedule:noon-lists' })
   const start = log.lines.find((line) => line.msg.startsWith('warmup started'))
@@ -92,7 +92,7 @@ void test('logs the start and the end of every run, with counts, on lines that s
   assert.deepEqual([end.keys, end.warmed, end.failed, end.status], [2, 1, 1, 'partial'])
 })
 
-void test('a trigger during a run joins it: same run id, one warm per key, alreadyRunning true', async () => {
+test('a trigger during a run joins it: same run id, one warm per key, alreadyRunning true', async () => {
   const gate = deferred()
   let warms = 0
   const target = fakeTarget('lists', 'primary', ['a', 'b'], { onWarm: async () => { warms += 1; await gate.promise } })
@@ -117,7 +117,7 @@ void test('a trigger during a run joins it: same run id, one warm per key, alrea
   await next.run.done
 })
 
-void test('bad groups are rejected at once, also while a run is going', async () => {
+test('bad groups are rejected at once, also while a run is going', async () => {
   const gate = deferred()
   const { runner } = runnerWith([fakeTarget('lists', 'primary', ['a'], { onWarm: () => gate.promise })])
   assert.throws(() => runner.start({ groups: ['bogus'], trigger: 'admin' }), UnknownWarmupGroupError)
@@ -128,7 +128,7 @@ void test('bad groups are rejected at once, also while a run is going', async ()
   await started.run.done
 })
 
-void test('start() returns the run id at once; progress reaches listeners, including one that joins later', async () => {
+test('start() returns the run id at once; progress reaches listeners, including one that joins later', async () => {
   const gate = deferred()
   const keys = ['a', 'b', 'c', 'd']
   const { runner } = runnerWith([fakeTarget('lists', 'primary', keys, { onWarm: (key) => (key === 'c' ? gate.promise : undefined) })], { concurrency: 1 })
@@ -149,13 +149,13 @@ void test('start() returns the run id at once; progress reaches listeners, inclu
   assert.deepEqual(run.progress(), { keys: 4, completed: 4, warmed: 4, failed: 0 })
 })
 
-void test('a listener that throws does not break the run', async () => {
+test('a listener that throws does not break the run', async () => {
   const { runner } = runnerWith([fakeTarget('lists', 'primary', ['a', 'b'])])
   const summary = await runner.run({ groups: ['primary'], trigger: 'cli', listener: { onKey: () => { throw new Error('progress bar bug') } } })
   assert.equal(summary.status, 'succeeded')
 })
 
-void test('close() lets keys in flight finish, starts no more, ends the run interrupted and refuses new runs', async () => {
+test('close() lets keys in flight finish, starts no more, ends the run interrupted and refuses new runs', async () => {
   const gate = deferred()
   const target = fakeTarget('lists', 'primary', ['a', 'b', 'c'], { onWarm: (key) => (key === 'a' ? gate.promise : undefined) })
   const finished: WarmupSummary[] = []
@@ -172,7 +172,7 @@ void test('close() lets keys in flight finish, starts no more, ends the run inte
   assert.throws(() => runner.start({ groups: ['primary'], trigger: 'admin' }), WarmupClosedError)
 })
 
-void test('a history that fails does not fail the warmup', async () => {
+test('a history that fails does not fail the warmup', async () => {
   const failingHistory = { recordStart: async () => { throw new Error('db down') }, recordFinish: async () => { throw new Error('db down') } }
   const { runner, log } = runnerWith([fakeTarget('lists', 'primary', ['a'])], { history: failingHistory })
   const summary = await runner.run({ groups: ['primary'], trigger: 'boot' })

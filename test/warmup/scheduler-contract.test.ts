@@ -11,7 +11,7 @@ import { LocalScheduler } from '../../src/warmup/local-scheduler.ts'
 import { nextRunOf, type SchedulerTick, type WarmupScheduler } from '../../src/warmup/scheduler.ts'
 import type { WarmupSummary } from '../../src/warmup/summary.ts'
 import { testRedisUrl, uniqueName } from '../helpers/env.ts'
-import { appGroups, captureLogger, waitFor } from '../helpers/warmup-fakes.ts'
+import { appGroups, captureLogger, obliterateQueue, waitFor } from '../helpers/warmup-fakes.ts'
 
 interface Harness {
   scheduler: WarmupScheduler
@@ -52,9 +52,10 @@ if (testRedisUrl) {
 }
 
 for (const [backend, factoryFor] of backends) {
-  void describe(`scheduler contract [${backend}]`, () => {
+  describe(`scheduler contract [${backend}]`, () => {
     const open: WarmupScheduler[] = []
     let make: Factory
+    let prefix = ''
     const build = (jobs: ScheduleJob[], instanceId?: string): Harness => {
       const harness = make(jobs, instanceId)
       open.push(harness.scheduler)
@@ -62,12 +63,14 @@ for (const [backend, factoryFor] of backends) {
     }
     afterEach(async () => {
       await Promise.all(open.splice(0).map((scheduler) => scheduler.close()))
+      if (backend === 'bullmq') await obliterateQueue(testRedisUrl!, prefix)
     })
     const fresh = (): void => {
-      make = factoryFor(uniqueName('wtest'))
+      prefix = uniqueName('wtest')
+      make = factoryFor(prefix)
     }
 
-    void test('registers the jobs and lists them with their next runs in the time zone', async () => {
+    test('registers the jobs and lists them with their next runs in the time zone', async () => {
       fresh()
       const { scheduler, log } = build(DAILY)
       const before = await scheduler.status()
@@ -91,7 +94,7 @@ for (const [backend, factoryFor] of backends) {
       for (const job of DAILY) assert.ok(messages.some((message) => message.includes('scheduler') && message.includes(`job ${job.name}`)), job.name)
     })
 
-    void test("a tick calls the callback with the job's groups and trigger, and status shows the last run", async () => {
+    test("a tick calls the callback with the job's groups and trigger, and status shows the last run", async () => {
       fresh()
       const { scheduler, ticks } = build([EVERY_SECOND, ...DAILY], `${backend}#7`)
       await scheduler.start()
@@ -110,7 +113,7 @@ for (const [backend, factoryFor] of backends) {
       assert.equal(ticks.filter((seen) => seen.job !== 'every-second').length, 0)
     })
 
-    void test('stop() stops the ticks', async () => {
+    test('stop() stops the ticks', async () => {
       fresh()
       const { scheduler, ticks } = build([EVERY_SECOND])
       await scheduler.start()
@@ -122,7 +125,7 @@ for (const [backend, factoryFor] of backends) {
       assert.equal(ticks.length, count)
     })
 
-    void test('an invalid cron is rejected with a SchedulerError naming the job', async () => {
+    test('an invalid cron is rejected with a SchedulerError naming the job', async () => {
       fresh()
       assert.throws(() => build([...DAILY, { name: 'broken-job', cron: '61 * * * *', groups: ['stats'] }]), (error: unknown) => {
         assert.ok(error instanceof SchedulerError)
@@ -138,7 +141,7 @@ for (const [backend, factoryFor] of backends) {
       assert.deepEqual((await scheduler.status()).jobs.map((job) => job.name), DAILY.map((job) => job.name), 'a rejected set leaves the old jobs')
     })
 
-    void test('registering the same jobs again changes nothing; a changed cron updates; a dropped job goes', async () => {
+    test('registering the same jobs again changes nothing; a changed cron updates; a dropped job goes', async () => {
       fresh()
       const { scheduler } = build(DAILY)
       await scheduler.start()

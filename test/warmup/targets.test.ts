@@ -4,23 +4,23 @@ import { InvalidParameterError } from '../../src/errors.ts'
 import { UnknownWarmupGroupError, WarmTargetRegistry } from '../../src/warmup/targets.ts'
 import { appGroups, fakeTarget } from '../helpers/warmup-fakes.ts'
 
-void test("'all' (and no groups at all) means every group except the opt-in ones", () => {
+test("'all' (and no groups at all) means every group except the opt-in ones", () => {
   const registry = appGroups()
   assert.deepEqual(registry.resolveGroups(['all']), ['primary', 'secondary', 'filters', 'stats'])
   assert.deepEqual(registry.resolveGroups(undefined), ['primary', 'secondary', 'filters', 'stats'])
 })
 
-void test('opt-in groups run when named, alone or with all', () => {
+test('opt-in groups run when named, alone or with all', () => {
   const registry = appGroups()
   assert.deepEqual(registry.resolveGroups(['details']), ['details'])
   assert.deepEqual(registry.resolveGroups(['all', 'details']), ['primary', 'secondary', 'filters', 'stats', 'details'])
 })
 
-void test('groups come back once each, in definition order', () => {
+test('groups come back once each, in definition order', () => {
   assert.deepEqual(appGroups().resolveGroups(['stats', ' primary ', 'stats']), ['primary', 'stats'])
 })
 
-void test('an unknown group is a 400 that names it and lists the known ones', () => {
+test('an unknown group is a 400 that names it and lists the known ones', () => {
   const registry = appGroups()
   assert.throws(() => registry.resolveGroups(['primary', 'tertiary', 'nope']), (error: unknown) => {
     assert.ok(error instanceof UnknownWarmupGroupError)
@@ -39,12 +39,12 @@ void test('an unknown group is a 400 that names it and lists the known ones', ()
   })
 })
 
-void test('an empty group list is rejected rather than read as all', () => {
+test('an empty group list is rejected rather than read as all', () => {
   assert.throws(() => appGroups().resolveGroups([]), InvalidParameterError)
   assert.throws(() => appGroups().resolveGroups(['  ']), InvalidParameterError)
 })
 
-void test('targets must use a defined group and a unique name', () => {
+test('targets must use a defined group and a unique name', () => {
   const registry = appGroups().register(fakeTarget('lists', 'primary', ['a']))
   assert.throws(() => registry.register(fakeTarget('lists', 'secondary', ['b'])), /already registered/)
   assert.throws(() => registry.register(fakeTarget('typo', 'primray', ['b'])), /undefined group 'primray'/)
@@ -52,7 +52,7 @@ void test('targets must use a defined group and a unique name', () => {
   assert.throws(() => registry.defineGroup({ name: 'primary', optIn: true }), /already defined/)
 })
 
-void test('groups() lists each group with its targets; targetsFor picks by group', () => {
+test('groups() lists each group with its targets; targetsFor picks by group', () => {
   const registry = appGroups()
     .register(fakeTarget('primary-lists', 'primary', ['p']))
     .register(fakeTarget('school-details', 'details', ['d']))
