@@ -39,8 +39,8 @@ function testFiles(dir) {
 }
 
 if (only.length === 0) {
-  console.log('lint: tsc --noEmit && eslint .')
-  if (run('npx', ['tsc', '--noEmit']) !== 0 || run('npx', ['eslint', '.', '--max-warnings=0']) !== 0) {
+  console.log('lint: tsc --noEmit, eslint, import cycles')
+  if (run('npx', ['tsc', '--noEmit']) !== 0 || run('npx', ['eslint', '.', '--max-warnings=0']) !== 0 || run(process.execPath, ['scripts/check-import-cycles.mjs']) !== 0) {
     console.error('lint failed')
     process.exit(1)
   }
