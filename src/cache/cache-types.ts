@@ -28,23 +28,28 @@ export interface ResponseCacheOptions {
   prefix: string
   /** Without one the cache is memory only. */
   redisUrl?: string | undefined
-  /** false: no L1, every read goes to Redis. Ignored without Redis (memory is then the only layer). */
+  /** false: no L1, every read goes to Redis. Ignored without Redis (memory is then the only layer). Default true. */
   l1?: boolean
+  /** Default 20 000. */
   l1MaxItems?: number
-  /** Bound on L1 memory, counted as UTF-16 string size. */
+  /** Bound on L1 memory, counted as UTF-16 string size. Default 256 MiB. */
   l1MaxBytes?: number
+  /** Default 1000. */
   localOnlyMaxItems?: number
+  /** Default 32 MiB. */
   localOnlyMaxBytes?: number
-  /** How long a value that expire()/expireAll() invalidated stays in Redis as a fallback. */
+  /** How long a value that expire()/expireAll() invalidated stays in Redis as a fallback. Default 86 400. */
   invalidatedGraceSeconds?: number
+  /** Longest wait for one Redis command before it counts as a failure. Default 1000. */
   redisCommandTimeoutMs?: number
+  /** Default 2000; also how long ready() waits. */
   redisConnectTimeoutMs?: number
-  /** After a Redis failure, how long L2 is skipped without trying. */
+  /** After a Redis failure, how long L2 is skipped without trying (bentocache's circuit breaker). Default 2000. */
   redisCircuitBreakerMs?: number
   /**
    * After a background reload fails, how long the key's later reads skip the loader (serving
    * stale, or for a key with no value left, failing with the same error). Without it, a loader
-   * that fails fast (database refusing connections) would run once per request.
+   * that fails fast (database refusing connections) would run once per request. Default 5000.
    */
   refreshFailureBackoffMs?: number
   /** Told about Redis being lost and back (once per change) and about failed background reloads. */
@@ -55,7 +60,10 @@ export interface CacheStatus {
   backend: 'memory' | 'redis'
   /** Whether this instance keeps an in-process L1 for shared keys. */
   l1: boolean
-  /** Whether the L2 connection is up right now (undefined without Redis). */
+  /**
+   * Whether the L2 connection is up right now (undefined without Redis). A Redis that is
+   * connected but has stopped answering still counts as reachable; its commands time out.
+   */
   redisReachable?: boolean
 }
 

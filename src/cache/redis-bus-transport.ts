@@ -36,10 +36,10 @@ export interface RedisBusTransportOptions {
   timeouts: RedisTimeouts
   onError: (error: Error) => void
   /**
-   * Called each time the subscriber (re)connects. Pub/sub does not replay what was published
-   * while this instance was away, so the owner must assume its L1 missed invalidations.
+   * Called when the subscriber is back after losing its connection. Pub/sub does not replay
+   * what was published meanwhile, so the owner must assume its L1 missed invalidations.
    */
-  onSubscriberReady?: () => void
+  onResubscribed?: () => void
 }
 
 export class RedisBusTransport implements BusDriver {
@@ -51,6 +51,7 @@ export class RedisBusTransport implements BusDriver {
   readonly #onError: (error: Error) => void
   #busId = ''
   #closing = false
+  #everReady = false
 
   constructor(options: RedisBusTransportOptions) {
     this.#channelPrefix = options.channelPrefix
@@ -61,7 +62,8 @@ export class RedisBusTransport implements BusDriver {
     this.#subscriber.on('ready', () => {
       // bentocache's bus flushes its retry queue from here.
       for (const callback of this.#reconnectCallbacks) callback()
-      options.onSubscriberReady?.()
+      if (this.#everReady) options.onResubscribed?.()
+      this.#everReady = true
     })
   }
 

@@ -6,6 +6,8 @@
 //   at once instead of queueing, and a connected Redis that stops answering is cut off by
 //   `commandTimeout`. bentocache catches the rejection, skips L2 (its circuit breaker then
 //   skips it for a while without trying) and the request is served from L1 or the loader.
+//   (The L2 connection queues until its first connect, so a process's first requests wait for
+//   Redis briefly instead of starting without it; see response-cache.ts.)
 // - patient (the bus subscriber): SUBSCRIBE waits in the offline queue until Redis is reachable,
 //   because bentocache does not await it, so a rejected SUBSCRIBE would be an unhandled rejection.
 // Both reconnect forever with a capped backoff, which is what makes recovery automatic.
@@ -89,8 +91,9 @@ export async function* scanKeys(connection: Redis, prefix: string): AsyncGenerat
   } while (cursor !== '0')
 }
 
+/** SCAN may return a key more than once (while Redis rehashes), hence the set. */
 export async function countKeys(connection: Redis, prefix: string): Promise<number> {
-  let count = 0
-  for await (const _key of scanKeys(connection, prefix)) count += 1
-  return count
+  const keys = new Set<string>()
+  for await (const key of scanKeys(connection, prefix)) keys.add(key)
+  return keys.size
 }

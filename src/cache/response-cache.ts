@@ -31,8 +31,9 @@
 // Redis trouble degrades, never fails: L2 errors are suppressed (bentocache skips L2 for a short
 // circuit-breaker window and serves from L1 or the loader), the connections fail fast and
 // reconnect forever (redis-connections.ts), and the bus transport cannot crash the process
-// (redis-bus-transport.ts). When the bus reconnects, this instance expires every L1 copy, since
-// it may have missed invalidations, and the stale-while-revalidate reloads refill Redis.
+// (redis-bus-transport.ts). When Redis or the bus comes back, this instance expires every L1
+// copy: it may have missed invalidations, and values loaded during the outage never reached
+// Redis (which may also have restarted empty). The stale-while-revalidate reloads refill it.
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { BentoCache, bentostore, errors, type BentoStore } from 'bentocache'
 import { redisDriver } from 'bentocache/drivers/redis'
@@ -42,6 +43,7 @@ import { LRUCache } from 'lru-cache'
 import type { Logger } from '../logger.ts'
 import { createEntry, type CacheEntry } from './cache-entry.ts'
 import { CacheRequestCounter, type CacheRequestListener, type CacheState } from './cache-events.ts'
+import { entrySerializer } from './entry-serializer.ts'
 import type { CachePolicy, CacheResult, CacheStats, CacheStatus, ResponseCacheOptions } from './cache-types.ts'
 import { keysInLru, memoryLayer, newMemoryLru, type MemoryLru } from './memory-layer.ts'
 import { RedisBusTransport } from './redis-bus-transport.ts'
@@ -91,6 +93,8 @@ export class ResponseCache {
   readonly #redis: Redis | undefined
   readonly #bus: RedisBusTransport | undefined
   readonly #connectTimeoutMs: number
+  readonly #circuitBreakerMs: number
+  #reexpiryTimer: NodeJS.Timeout | undefined
   readonly #calls = new AsyncLocalStorage<CallRecord>()
   readonly #recentFailures: LRUCache<string, { error: unknown }>
   readonly #requests = new CacheRequestCounter()
@@ -107,6 +111,7 @@ export class ResponseCache {
     this.#localPrefix = `${this.#prefix}:local-only`
     this.#logger = options.logger
     this.#connectTimeoutMs = options.redisConnectTimeoutMs ?? 2000
+    this.#circuitBreakerMs = options.redisCircuitBreakerMs ?? 2000
     const timeouts = { commandTimeoutMs: options.redisCommandTimeoutMs ?? 1000, connectTimeoutMs: this.#connectTimeoutMs }
     const useL1 = options.l1 !== false || !options.redisUrl
 
@@ -125,7 +130,14 @@ export class ResponseCache {
       redis.once('ready', () => {
         redis.options.enableOfflineQueue = false
       })
-      redis.on('ready', () => this.#redisChanged(true))
+      redis.on('ready', () => {
+        const recovering = this.#redisReachable === false
+        this.#redisChanged(true)
+        if (!recovering) return
+        // Once bentocache's circuit breaker has closed again, so that the reloads reach Redis.
+        clearTimeout(this.#reexpiryTimer)
+        this.#reexpiryTimer = setTimeout(() => this.#expireLocalCopies(), this.#circuitBreakerMs + 100).unref()
+      })
       redis.on('close', () => this.#redisChanged(false))
       this.#redis = redis
       shared.useL2Layer(redisDriver({ connection: redis }))
@@ -136,7 +148,7 @@ export class ResponseCache {
           channelPrefix: this.#prefix,
           timeouts,
           onError: (error) => this.#logger?.debug({ err: error }, 'cache bus: Redis error'),
-          onSubscriberReady: () => this.#expireLocalCopies(),
+          onResubscribed: () => this.#expireLocalCopies(),
         })
         this.#bus = transport
         shared.useBus({ options: { retryQueue: { enabled: true, maxSize: 10_000 } }, factory: () => transport })
@@ -147,12 +159,14 @@ export class ResponseCache {
       default: 'shared',
       stores: { shared, local: bentostore({ prefix: this.#localPrefix }).useL1Layer(memoryLayer(this.#localL1)) },
       prefix: this.#prefix,
+      // Bodies are stored as they are, not escaped into a JSON envelope: see entry-serializer.ts.
+      serializer: entrySerializer,
       // Per-call options below override these; they apply to expire(), which takes no TTLs.
       grace: (options.invalidatedGraceSeconds ?? 86_400) * 1000,
       timeout: 0,
       // Also with L1 off: a Redis failure must become a cache miss, never the caller's error.
       suppressL2Errors: true,
-      l2CircuitBreakerDuration: options.redisCircuitBreakerMs ?? 2000,
+      l2CircuitBreakerDuration: this.#circuitBreakerMs,
     })
     this.#bento.on('cache:hit', (hit) => {
       const call = this.#calls.getStore()
@@ -299,6 +313,7 @@ export class ResponseCache {
   /** Disconnects Redis and the bus. Safe to call more than once. */
   close(): Promise<void> {
     // bentocache disconnects L2 and the bus (our transport); disconnecting again is a no-op.
+    clearTimeout(this.#reexpiryTimer)
     this.#closed ??= this.#bento.disconnectAll().finally(() => this.#redis?.disconnect())
     return this.#closed
   }
@@ -308,6 +323,10 @@ export class ResponseCache {
   }
 
   #timing(policy: CachePolicy): { ttl: number; grace: number | false; timeout: number } {
+    // bentocache reads a zero TTL as "never expires": a policy bug that would pin values forever.
+    if (!(policy.ttlSeconds > 0) || !(policy.graceSeconds >= 0)) {
+      throw new TypeError(`Cache policy '${policy.name}' needs ttlSeconds > 0 and graceSeconds >= 0`)
+    }
     const ttl = policy.ttlSeconds * 1000
     return { ttl, grace: policy.graceSeconds > 0 ? ttl + policy.graceSeconds * 1000 : false, timeout: 0 }
   }
@@ -331,17 +350,17 @@ export class ResponseCache {
   }
 
   #redisChanged(reachable: boolean, error?: Error): void {
-    if (reachable === this.#redisReachable) return
+    if (reachable === this.#redisReachable || this.#closed) return
     this.#redisReachable = reachable
     if (reachable) this.#logger?.info('cache: Redis reachable')
     else this.#logger?.warn({ err: error }, 'cache: Redis unreachable; serving from L1 and loaders')
   }
 
   /**
-   * After the bus reconnects, L1 may hold values whose invalidation was published while this
-   * instance could not hear it, or values loaded while Redis was down and never written there.
-   * Expiring them (not deleting: they stay as fallbacks) makes the next read of each reload it
-   * in the background, which also rewrites it to Redis.
+   * After Redis or the bus comes back, L1 may hold values whose invalidation was published while
+   * this instance could not hear it, or values loaded while Redis was down and never written
+   * there. Expiring them (not deleting: they stay as fallbacks) makes the next read of each
+   * reload it in the background (or pick up a newer value from Redis), which also rewrites Redis.
    */
   #expireLocalCopies(): void {
     const keys = keysInLru(this.#sharedL1, this.#prefix)

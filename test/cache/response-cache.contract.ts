@@ -25,6 +25,9 @@ const search: CachePolicy = { name: 'search', ttlSeconds: 60, graceSeconds: 60, 
 
 const body = (value: unknown): string => JSON.stringify(value)
 
+/** bentocache starts the TTL when it writes, a moment after the loader stamped storedAt. */
+const pastTtl = (entry: { storedAt: number }, policy: CachePolicy): Promise<void> => waitUntil(entry.storedAt + policy.ttlSeconds * 1000 + 100)
+
 export function registerResponseCacheContract(configuration: ContractConfiguration): void {
   describe(`response cache contract [${configuration.name}]`, () => {
     const opened: ResponseCache[] = []
@@ -103,7 +106,7 @@ export function registerResponseCacheContract(configuration: ContractConfigurati
     test('past its TTL a value is served stale at once while one background reload runs, then the new value is a hit', async () => {
       const cache = await open()
       const first = await cache.getOrLoad('swr', shortLived, async () => 'v1')
-      await waitUntil(first.entry.storedAt + 1000)
+      await pastTtl(first.entry, shortLived)
 
       const reload = deferred<unknown>()
       const loader = countingLoader(() => reload.promise)
@@ -124,7 +127,7 @@ export function registerResponseCacheContract(configuration: ContractConfigurati
     test('grace: past the TTL, a failing loader is hidden behind the last good value and not retried per request', async () => {
       const cache = await open()
       const first = await cache.getOrLoad('grace', shortLived, async () => 'good')
-      await waitUntil(first.entry.storedAt + 1000)
+      await pastTtl(first.entry, shortLived)
       const loader = countingLoader(() => {
         throw new Error('database down')
       })
@@ -166,9 +169,15 @@ export function registerResponseCacheContract(configuration: ContractConfigurati
       for (const key of keys) await cache.getOrLoad(key, list, async () => `${key}:v1`)
       assert.ok(await cache.expireAll() >= keys.length)
 
-      const loader = countingLoader(() => 'v2')
+      // The reloads are held until the burst is answered: nobody may wait for them.
+      const reloads = deferred<void>()
+      const loader = countingLoader(async () => {
+        await reloads.promise
+        return 'v2'
+      })
       const burst = await Promise.all(keys.flatMap((key) => Array.from({ length: 5 }, async () => ({ key, read: await cache.getOrLoad(key, list, loader.load) }))))
       assert.ok(burst.every(({ key, read }) => read.state === 'stale' && read.entry.body === body(`${key}:v1`)), 'no cold window after expireAll')
+      reloads.resolve()
       for (const key of keys) {
         await eventually(`${key} to be reloaded`, async () => ((await cache.getOrLoad(key, list, loader.load)).entry.body === body('v2') ? true : undefined))
       }
@@ -223,20 +232,17 @@ export function registerResponseCacheContract(configuration: ContractConfigurati
       await cache.expire('s')
       await cache.getOrLoad('s', list, async () => 3)
       unsubscribe()
-      await cache.getOrLoad('s', list, async () => 4)
+      await cache.getOrLoad('t', list, async () => 4)
 
       assert.deepEqual(seen, ['list:miss:s', 'list:hit:s', 'list:stale:s'])
       const stats = await cache.stats()
       assert.equal(stats.backend, configuration.redisUrl ? 'redis' : 'memory')
       assert.equal(stats.l1, configuration.options.l1 !== false)
-      assert.equal(stats.misses, 1)
-      assert.equal(stats.stale, 1)
-      assert.ok(stats.hits === 1 || stats.hits === 2, 'the last read is a hit unless it ran before the background reload landed')
-      assert.equal(stats.hitRate, (stats.hits + stats.stale) / (stats.hits + stats.misses + stats.stale))
-      assert.ok(stats.keys >= 1)
+      assert.deepEqual([stats.hits, stats.misses, stats.stale, stats.hitRate], [1, 2, 1, 0.5])
+      assert.ok(stats.keys >= 2)
       if (configuration.redisUrl) {
         assert.equal(stats.redisReachable, true)
-        assert.equal(stats.redisKeys, 1)
+        assert.equal(stats.redisKeys, 2)
       } else {
         assert.equal(stats.redisKeys, undefined)
       }

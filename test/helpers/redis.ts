@@ -13,16 +13,16 @@ export function rawRedis(url: string): Redis {
   return client
 }
 
-/** Keys under `<prefix>:`, full names. SCAN, so it is safe on a shared Redis. */
+/** Keys under `<prefix>:`, full names. SCAN, so it is safe on a shared Redis (and may repeat a key, hence the set). */
 export async function keysUnder(client: Redis, prefix: string): Promise<string[]> {
-  const keys: string[] = []
+  const keys = new Set<string>()
   let cursor = '0'
   do {
     const [next, page] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
-    keys.push(...page)
+    for (const key of page) keys.add(key)
     cursor = next
   } while (cursor !== '0')
-  return keys
+  return [...keys]
 }
 
 export async function deleteKeysUnder(client: Redis, prefix: string): Promise<void> {
