@@ -64,6 +64,6 @@ if (skipped.length > 0) {
 }
 
 const files = only.length > 0 ? only : testFiles(path.join(root, 'test'))
-const status = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files], env)
+const status = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files], env)
 if (skipped.length > 0) console.warn(`Reminder: not run here: ${skipped.join('; ')}`)
 process.exit(status)

@@ -6,7 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Database } from './db/database.ts'
 import { docsPlugin } from './http/docs.ts'
-import { registerErrorHandler, schemaErrorFormatter } from './http/error-handler.ts'
+import { frameworkErrorHandler, registerErrorHandler, schemaErrorFormatter } from './http/error-handler.ts'
 import { healthRoutes, type HealthDependencies } from './operations/health-routes.ts'
 import type { SchoolReads } from './schools/reads.ts'
 import { schoolRoutes } from './schools/routes.ts'
@@ -18,6 +18,8 @@ export interface AppDependencies {
   /** Log every request (LOG_REQUESTS); off by default. */
   logRequests?: boolean
   health?: HealthDependencies['components']
+  /** Reported by /health: this process's instance id and pid. */
+  instance?: HealthDependencies['instance']
   /** Further route plugins registered last (admin, metrics), in order. */
   routes?: ((app: FastifyInstance) => Promise<void>)[]
   /** Extra infrastructure plugins registered first. */
@@ -32,6 +34,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     // Query strings and bodies are validated strictly: unknown parameters are errors, not dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     schemaErrorFormatter,
+    frameworkErrors: frameworkErrorHandler,
     routerOptions: { maxParamLength: 200 },
     bodyLimit: 64 * 1024,
     // Bound every request; a stuck dependency turns into an error, not a hung socket.
@@ -48,7 +51,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   // 2. Repositories and services are built by the runtime and handed in as deps.
 
   // 3. Routes
-  await app.register(healthRoutes, { db: deps.db, ...(deps.health ? { components: deps.health } : {}) })
+  await app.register(healthRoutes, { db: deps.db, ...(deps.health ? { components: deps.health } : {}), ...(deps.instance ? { instance: deps.instance } : {}) })
   await app.register(schoolRoutes, { reads: deps.reads })
   for (const routes of deps.routes ?? []) await routes(app)
   return app

@@ -18,6 +18,7 @@ import { defaultInstanceId } from './warmup/instance-id.ts'
 import { LocalScheduler } from './warmup/local-scheduler.ts'
 import { WarmupRunner } from './warmup/runner.ts'
 import type { WarmupScheduler } from './warmup/scheduler.ts'
+import type { WarmupListener, WarmupSummary } from './warmup/summary.ts'
 import { WarmTargetRegistry } from './warmup/targets.ts'
 
 export interface RuntimeOptions {
@@ -53,6 +54,17 @@ export interface Runtime {
   /** Built when SCHEDULER is not 'off'; started only by the process that schedules (see server.ts). */
   scheduler: WarmupScheduler | undefined
   instanceId: string
+  /**
+   * The summary of a run this process finished lately (the last 50). With BullMQ a manual
+   * warmup's caller otherwise learns the result only from the run history, which cannot be read
+   * while the database is down: exactly when a failed run must still be reported.
+   */
+  finishedRun(runId: string): WarmupSummary | undefined
+  /**
+   * Hands `listener` to run `runId` should this process's BullMQ worker take it: a CLI queues its
+   * run like any manual warmup, runs it itself, and shows its progress. Returns the unsubscribe.
+   */
+  followRun(runId: string, listener: WarmupListener): () => void
   importSchools(files?: SchoolSourceFiles): Promise<SchoolImportSummary>
   importBanding(file: string): Promise<OverlayImportSummary>
   importApplicationWindows(file: string): Promise<OverlayImportSummary>
@@ -89,18 +101,25 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
 
   const registry = new WarmTargetRegistry()
   registerSchoolWarmTargets(registry, reads, repository, loadWarmListConfig(), (level, name, reason) =>
-    logger.info({ level, target: name, reason }, `warmup skips ${level} query '${name}': ${reason}`))
+    logger.info({ schoolLevel: level, target: name, reason }, `warmup skips ${level} query '${name}': ${reason}`))
   const history = new WarmupHistory(db)
   if (role !== 'cli') await history.markInterrupted(instanceId)
+  const finishedRuns = new Map<string, WarmupSummary>()
   const runner = new WarmupRunner({
     registry,
     logger,
     instanceId,
     history,
     concurrency: config.warmupConcurrency,
-    onRunFinished: (summary) => metrics.warmupRun(summary),
+    onRunFinished: (summary) => {
+      metrics.warmupRun(summary)
+      finishedRuns.delete(summary.runId)
+      finishedRuns.set(summary.runId, summary)
+      if (finishedRuns.size > 50) finishedRuns.delete(finishedRuns.keys().next().value!)
+    },
   })
 
+  const followers = new Map<string, WarmupListener>()
   let scheduler: WarmupScheduler | undefined
   if (config.scheduler !== 'off') {
     const common = {
@@ -110,10 +129,20 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
       instanceId,
       history,
       validateGroups: (groups: string[]) => registry.resolveGroups(groups),
-      onTick: (tick: { groups: string[]; trigger: string; runId?: string }) => runner.run({ groups: tick.groups, trigger: tick.trigger, ...(tick.runId ? { runId: tick.runId } : {}) }),
+      onTick: (tick: { groups: string[]; trigger: string; runId?: string }) => {
+        const listener = tick.runId ? followers.get(tick.runId) : undefined
+        return runner.run({ groups: tick.groups, trigger: tick.trigger, ...(tick.runId ? { runId: tick.runId } : {}), ...(listener ? { listener } : {}) })
+      },
     }
     scheduler = config.scheduler === 'bullmq'
-      ? new BullmqScheduler({ ...common, redisUrl: config.redisUrl!, prefix: `${config.redisPrefix}:bull`, runWorker: options.schedule ?? false })
+      ? new BullmqScheduler({
+        ...common,
+        redisUrl: config.redisUrl!,
+        prefix: `${config.redisPrefix}:bull`,
+        runWorker: options.schedule ?? false,
+        lockDurationMs: config.schedulerLockDurationMs,
+        stalledIntervalMs: config.schedulerStalledIntervalMs,
+      })
       : new LocalScheduler(common)
   }
 
@@ -129,6 +158,13 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
 
   return {
     config, logger, db, cache, metrics, repository, reads, registry, runner, history, scheduler, instanceId,
+    finishedRun: (runId) => finishedRuns.get(runId),
+    followRun: (runId, listener) => {
+      followers.set(runId, listener)
+      return () => {
+        followers.delete(runId)
+      }
+    },
     importSchools: async (files = bundledSourceFiles(config.sourceDir)) => afterImport(await importSchools(db, files)),
     importBanding: async (file) => afterImport(await importBanding(db, file)),
     importApplicationWindows: async (file) => afterImport(await importApplicationWindows(db, file)),

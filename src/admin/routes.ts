@@ -12,6 +12,28 @@ const errorResponse = { type: 'object', properties: { error: { type: 'string' },
 const secured = { tags: ['scheduler'], security: [{ bearer: [] }] }
 const common = { 400: errorResponse, 401: errorResponse, 429: errorResponse }
 
+/** Longest one part of the status may take; BullMQ waits for Redis to come back instead of failing. */
+const STATUS_SECTION_TIMEOUT_MS = 2000
+
+/**
+ * One part of the status (scheduler, run history, cache). The status is most needed while Redis
+ * or the database is down, so a part that fails or hangs reports that instead of failing the
+ * whole answer.
+ */
+async function section<T>(read: () => Promise<T>): Promise<T | { unavailable: string }> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${STATUS_SECTION_TIMEOUT_MS} ms`)), STATUS_SECTION_TIMEOUT_MS)
+  })
+  try {
+    return await Promise.race([Promise.resolve().then(read), timeout])
+  } catch (error) {
+    return { unavailable: error instanceof Error ? error.message : String(error) }
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 export async function adminRoutes(app: FastifyInstance, options: { runtime: Runtime; token: string }): Promise<void> {
   const { runtime } = options
   app.addHook('onRequest', adminGuard({ token: options.token }))
@@ -21,9 +43,9 @@ export async function adminRoutes(app: FastifyInstance, options: { runtime: Runt
   }, async () => {
     const current = runtime.runner.current()
     const [scheduler, recent, cache] = await Promise.all([
-      runtime.scheduler?.status() ?? Promise.resolve({ backend: 'off', running: false, instanceId: runtime.instanceId, timeZone: runtime.config.timeZone, jobs: [] }),
-      runtime.history.recent(10),
-      runtime.cache.stats(),
+      section<unknown>(() => runtime.scheduler?.status() ?? Promise.resolve({ backend: 'off', running: false, instanceId: runtime.instanceId, timeZone: runtime.config.timeZone, jobs: [] })),
+      section(() => runtime.history.recent(10)),
+      section(() => runtime.cache.stats()),
     ])
     return {
       scheduler,

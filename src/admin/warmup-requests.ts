@@ -3,6 +3,7 @@
 // with the local scheduler the runner itself refuses to overlap and hands back the running run.
 import type { Runtime } from '../runtime.ts'
 import { BullmqScheduler } from '../warmup/bullmq-scheduler.ts'
+import { newRunId } from '../warmup/runner.ts'
 import type { WarmupListener, WarmupRunRecord, WarmupSummary } from '../warmup/summary.ts'
 
 export interface WarmupRequest {
@@ -21,25 +22,55 @@ export interface WarmupAccepted {
   done: Promise<WarmupSummary | WarmupRunRecord>
 }
 
-export async function requestWarmup(runtime: Pick<Runtime, 'runner' | 'scheduler' | 'history' | 'cache' | 'registry'>, request: WarmupRequest): Promise<WarmupAccepted> {
+export async function requestWarmup(runtime: Pick<Runtime, 'runner' | 'scheduler' | 'history' | 'cache' | 'registry' | 'finishedRun' | 'followRun'>, request: WarmupRequest): Promise<WarmupAccepted> {
   // Validate before clearing anything: a bad request changes nothing.
   runtime.registry.resolveGroups(request.groups)
   if (request.clearFirst) await runtime.cache.expireAll()
   const scheduler = runtime.scheduler
   if (scheduler instanceof BullmqScheduler) {
-    const queued = await scheduler.enqueue({ groups: request.groups, trigger: request.trigger })
-    return { runId: queued.runId, alreadyRunning: queued.deduplicated, done: waitForRecord(runtime.history, queued.runId) }
+    // The run id is chosen here so the listener is in place before this process's own worker
+    // (the CLI runs one) can take the run.
+    const runId = newRunId()
+    const unfollow = request.listener ? runtime.followRun(runId, request.listener) : () => {}
+    try {
+      const queued = await scheduler.enqueue({ groups: request.groups, trigger: request.trigger, runId })
+      return { runId: queued.runId, alreadyRunning: queued.deduplicated, done: waitForRecord(runtime, queued.runId).finally(unfollow) }
+    } catch (error) {
+      unfollow()
+      throw error
+    }
   }
   const { run, alreadyRunning } = runtime.runner.start({ groups: request.groups, trigger: request.trigger, ...(request.listener ? { listener: request.listener } : {}) })
   return { runId: run.runId, alreadyRunning, done: run.done }
 }
 
-/** Polls the shared run history until the run (on whichever instance took it) has finished. */
-export async function waitForRecord(history: Runtime['history'], runId: string, timeoutMs = 10 * 60_000): Promise<WarmupRunRecord> {
+/**
+ * Waits until the run (on whichever instance took it) has finished: looks in this process's
+ * memory of its own finished runs first, then in the shared run history. While the history
+ * cannot be read (the database is down) it keeps looking for `unreadableMs`, time enough for a
+ * run on this instance to end and be found in memory, and then reports the database error
+ * instead of waiting on.
+ */
+export async function waitForRecord(
+  runtime: Pick<Runtime, 'history' | 'finishedRun'>,
+  runId: string,
+  options: { timeoutMs?: number; unreadableMs?: number } = {},
+): Promise<WarmupSummary | WarmupRunRecord> {
+  const timeoutMs = options.timeoutMs ?? 10 * 60_000
+  const unreadableMs = options.unreadableMs ?? 30_000
   const deadline = Date.now() + timeoutMs
+  let unreadableSince: number | undefined
   for (;;) {
-    const record = await history.get(runId)
-    if (record && record.status !== 'running') return record
+    const finishedHere = runtime.finishedRun(runId)
+    if (finishedHere) return finishedHere
+    try {
+      const record = await runtime.history.get(runId)
+      if (record && record.status !== 'running') return record
+      unreadableSince = undefined
+    } catch (error) {
+      unreadableSince ??= Date.now()
+      if (Date.now() - unreadableSince > unreadableMs) throw error
+    }
     if (Date.now() > deadline) throw new Error(`warmup run ${runId} did not finish within ${timeoutMs} ms`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }

@@ -1,7 +1,7 @@
 // The one HTTP error handler. Client errors (4xx) are shown as they are, with a stable code;
 // server errors are logged in full and answered with the code and a generic sentence only,
 // so no stack, SQL or hostname ever reaches a client.
-import type { FastifyError, FastifyInstance, FastifySchemaValidationError } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify'
 import type { SchemaErrorDataVar } from 'fastify/types/schema.js'
 import { isAppError } from '../errors.ts'
 
@@ -28,6 +28,17 @@ export function schemaErrorFormatter(errors: FastifySchemaValidationError[], dat
   error.statusCode = 400
   error.parameter = parameter
   return error
+}
+
+/**
+ * Errors Fastify raises before routing (a URL that is not valid percent-encoded UTF-8) bypass
+ * the error handler; this gives them the same `{ error, message }` shape as every other error.
+ */
+export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const status = error.statusCode ?? 400
+  void reply.status(status).send(status < 500
+    ? { error: error.code === 'FST_ERR_BAD_URL' ? 'E_BAD_URL' : (error.code ?? 'E_BAD_REQUEST'), message: error.message }
+    : { error: 'E_INTERNAL', message: 'Internal server error' })
 }
 
 export function registerErrorHandler(app: FastifyInstance): void {

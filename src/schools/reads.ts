@@ -28,6 +28,12 @@ export function schoolPolicies(ttls: CacheTtls): SchoolPolicies {
   }
 }
 
+/** A list query with its cache key, both computed once (see prepareList). */
+export interface PreparedList {
+  readonly query: ListQuery
+  readonly key: string
+}
+
 /** A list request as it arrives, after JSON-schema validation. */
 export interface ListRequest {
   page: number
@@ -52,6 +58,11 @@ export class SchoolReads {
    * stored for a valid query, so a hit needs no check and the key space stays bounded.
    */
   parseListRequest(level: Level, request: ListRequest): ListQuery {
+    // Ajv's type coercion turns '1e309' into Infinity and then skips minimum/maximum (it checks
+    // those on finite numbers only), so a schema-valid page or pageSize can still be infinite.
+    for (const name of ['page', 'pageSize'] as const) {
+      if (!Number.isSafeInteger(request[name])) throw new InvalidParameterError(name, 'must be a finite integer')
+    }
     const filters: ListQuery['filters'] = {}
     for (const field of FILTER_FIELDS[level]) {
       const raw = request[field]
@@ -83,8 +94,15 @@ export class SchoolReads {
     return canonicalKey(`list:${query.level}`, { ...query.filters, page: query.page, pageSize: query.pageSize, q: query.q }, { page: 1, pageSize: DEFAULT_PAGE_SIZE })
   }
 
-  list(query: ListQuery): Promise<CachedBody> {
-    return this.read(this.listKey(query), query.q ? this.policies.search : this.policies.list, async () => {
+  /** parseListRequest and listKey together, for callers that keep the result (routes.ts memoises it per URL). */
+  prepareList(level: Level, request: ListRequest): PreparedList {
+    const query = this.parseListRequest(level, request)
+    return { query, key: this.listKey(query) }
+  }
+
+  /** `key` must be listKey(query); pass it when it is already known, to skip recomputing it. */
+  list(query: ListQuery, key: string = this.listKey(query)): Promise<CachedBody> {
+    return this.read(key, query.q ? this.policies.search : this.policies.list, async () => {
       await this.assertKnownCodes(query)
       return this.loadList(query)
     })

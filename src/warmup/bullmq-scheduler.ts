@@ -132,7 +132,7 @@ export class BullmqScheduler implements WarmupScheduler {
    * Queues a manual warmup. While one is queued or running, another request gets that one's
    * ids back (deduplicated: true) instead of a second run. Unknown groups throw before anything is queued.
    */
-  async enqueue(request: { groups?: string[]; trigger: string; runId?: string }): Promise<EnqueuedWarmup> {
+  async enqueue(request: { groups?: string[]; trigger: string; runId?: string; attempts?: number }): Promise<EnqueuedWarmup> {
     if (this.#closed) throw new SchedulerError('The BullMQ scheduler is closed')
     const groups = request.groups ?? ['all']
     this.#options.validateGroups?.(groups)
@@ -141,6 +141,10 @@ export class BullmqScheduler implements WarmupScheduler {
     const jobId = `manual-${runId}`
     const job = await this.queue.add(MANUAL_JOB, { kind: 'manual', groups, trigger: request.trigger, runId }, {
       ...this.#jobOptions(),
+      // By default someone is waiting for a manual run's answer: report a failure now instead
+      // of retrying behind their back (a retry would also hold the deduplication id and swallow
+      // the next request). Scheduled ticks always retry.
+      attempts: request.attempts ?? 1,
       jobId,
       deduplication: { id: MANUAL_DEDUPLICATION_ID },
     })

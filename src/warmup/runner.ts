@@ -74,7 +74,9 @@ export function newRunId(now = Date.now()): string {
 }
 
 class ActiveRun implements RunningWarmup {
-  readonly startedAt: string
+  // Not readonly: a follow-up run (see WarmupRunner.start) takes more groups and gets its real
+  // start time while it waits for the run before it.
+  startedAt: string
   readonly listeners = new Set<WarmupListener>()
   readonly counts: WarmupProgress = { keys: 0, completed: 0, warmed: 0, failed: 0 }
   readonly errors: WarmupKeyError[] = []
@@ -82,8 +84,13 @@ class ActiveRun implements RunningWarmup {
   aborted = false
   done!: Promise<WarmupSummary>
 
-  constructor(readonly runId: string, readonly trigger: string, readonly groups: string[], readonly instance: string, readonly startedMs: number) {
+  constructor(readonly runId: string, readonly trigger: string, readonly groups: string[], readonly instance: string, public startedMs: number) {
     this.startedAt = new Date(startedMs).toISOString()
+  }
+
+  markStarted(now: number): void {
+    this.startedMs = now
+    this.startedAt = new Date(now).toISOString()
   }
 
   progress(): WarmupProgress {
@@ -99,6 +106,8 @@ class ActiveRun implements RunningWarmup {
 export class WarmupRunner {
   readonly #options: Required<Pick<WarmupRunnerOptions, 'concurrency' | 'keyTimeoutMs' | 'maxRecordedErrors' | 'slowestKept'>> & WarmupRunnerOptions
   #current: ActiveRun | undefined
+  /** The one run queued behind the current one, for requests the current one does not cover. */
+  #followUp: ActiveRun | undefined
   #closed = false
 
   constructor(options: WarmupRunnerOptions) {
@@ -128,19 +137,51 @@ export class WarmupRunner {
 
     const running = this.#current
     if (running) {
-      if (options.listener) running.listen(options.listener)
-      this.#options.logger.info({ runId: running.runId, trigger: options.trigger, runningTrigger: running.trigger, groups }, `warmup already running (run ${running.runId}); trigger ${options.trigger} joins it`)
-      return { run: running, alreadyRunning: true }
+      // A request whose groups the running run covers joins it: the keys are being warmed now.
+      if (groups.every((group) => running.groups.includes(group))) {
+        if (options.listener) running.listen(options.listener)
+        this.#options.logger.info({ runId: running.runId, trigger: options.trigger, runningTrigger: running.trigger, groups }, `warmup already running (run ${running.runId}); trigger ${options.trigger} joins it`)
+        return { run: running, alreadyRunning: true }
+      }
+      // Otherwise its groups go into one follow-up run that starts when the current one ends:
+      // runs never overlap, and no request is answered with a run that skipped its groups.
+      return { run: this.#queueFollowUp(running, groups, options), alreadyRunning: true }
     }
 
     const run = new ActiveRun(options.runId ?? newRunId(), options.trigger, groups, this.#options.instanceId, Date.now())
     if (options.listener) run.listen(options.listener)
+    this.#launch(run)
+    return { run, alreadyRunning: false }
+  }
+
+  #launch(run: ActiveRun): void {
     this.#current = run
-    this.#options.logger.info({ runId: run.runId, trigger: run.trigger, groups, instance: run.instance }, `warmup started: run ${run.runId} (${run.trigger}) groups ${groups.join(', ')}`)
+    this.#options.logger.info({ runId: run.runId, trigger: run.trigger, groups: run.groups, instance: run.instance }, `warmup started: run ${run.runId} (${run.trigger}) groups ${run.groups.join(', ')}`)
     run.done = this.#execute(run).finally(() => {
       if (this.#current === run) this.#current = undefined
     })
-    return { run, alreadyRunning: false }
+  }
+
+  #queueFollowUp(running: ActiveRun, groups: string[], options: StartWarmupOptions): ActiveRun {
+    let followUp = this.#followUp
+    if (!followUp) {
+      const run = new ActiveRun(options.runId ?? newRunId(), options.trigger, [], this.#options.instanceId, Date.now())
+      followUp = run
+      this.#followUp = run
+      run.done = running.done.then(() => {
+        this.#followUp = undefined
+        if (this.#closed) run.aborted = true
+        run.markStarted(Date.now())
+        this.#launch(run)
+        return run.done
+      })
+    }
+    // Keep the registry's group order whatever order requests came in.
+    const merged = this.#options.registry.resolveGroups([...new Set([...followUp.groups, ...groups])])
+    followUp.groups.splice(0, followUp.groups.length, ...merged)
+    if (options.listener) followUp.listen(options.listener)
+    this.#options.logger.info({ runId: followUp.runId, runningRunId: running.runId, trigger: options.trigger, groups: followUp.groups }, `warmup queued: run ${followUp.runId} (groups ${followUp.groups.join(', ')}) starts when run ${running.runId} ends`)
+    return followUp
   }
 
   /** Starts (or joins) a run and waits for it: the summary of whichever run covered the request. */
@@ -155,9 +196,13 @@ export class WarmupRunner {
   async close(): Promise<void> {
     this.#closed = true
     const run = this.#current
-    if (!run) return
-    run.aborted = true
-    await run.done
+    const followUp = this.#followUp
+    if (run) {
+      run.aborted = true
+      await run.done
+    }
+    // A queued follow-up starts aborted (it ends 'interrupted' without warming) and is recorded.
+    if (followUp) await followUp.done
   }
 
   async #execute(run: ActiveRun): Promise<WarmupSummary> {

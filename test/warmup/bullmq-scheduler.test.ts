@@ -169,7 +169,8 @@ describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_REDIS
       return summary(tick, 'w#0', tick.attempt < 3 ? 'failed' : 'succeeded')
     }, { backoffMs: 300 })
     await scheduler.start()
-    const { runId, jobId } = await scheduler.enqueue({ groups: ['all'], trigger: 'admin' })
+    // Retries are what scheduled ticks get; a manual run asks for them explicitly (default 1 attempt).
+    const { runId, jobId } = await scheduler.enqueue({ groups: ['all'], trigger: 'admin', attempts: 3 })
     await waitFor(() => attempts.length === 1, 4000, 'first attempt')
     const duringBackoff = await scheduler.enqueue({ groups: ['all'], trigger: 'admin' })
     assert.deepEqual([duringBackoff.deduplicated, duringBackoff.runId], [true, runId])
@@ -184,6 +185,22 @@ describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_REDIS
     assert.equal(job?.returnvalue.status, 'succeeded')
   })
 
+  test('a manual run without retries fails at once and frees the deduplication id', async () => {
+    fresh()
+    let calls = 0
+    const scheduler = instance('w#4', async (tick) => {
+      calls += 1
+      return summary(tick, 'w#4', calls === 1 ? 'failed' : 'succeeded')
+    }, { backoffMs: 50 })
+    await scheduler.start()
+    const first = await scheduler.enqueue({ groups: ['all'], trigger: 'admin' })
+    await waitFor(async () => (await scheduler.queue.getJobState(first.jobId)) === 'failed', 6000, 'failure without retry')
+    const second = await scheduler.enqueue({ groups: ['all'], trigger: 'admin' })
+    assert.equal(second.deduplicated, false)
+    await waitFor(async () => (await scheduler.queue.getJobState(second.jobId)) === 'completed', 6000, 'next run')
+    assert.equal(calls, 2)
+  })
+
   test('a run that keeps failing ends failed after 3 attempts, recorded with the instance that ran it', async () => {
     fresh()
     let calls = 0
@@ -192,7 +209,7 @@ describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_REDIS
       return summary(tick, 'w#3', 'failed')
     }, { backoffMs: 50 })
     await scheduler.start()
-    const { jobId } = await scheduler.enqueue({ groups: ['all'], trigger: 'admin' })
+    const { jobId } = await scheduler.enqueue({ groups: ['all'], trigger: 'admin', attempts: 3 })
     await waitFor(async () => (await scheduler.queue.getJobState(jobId)) === 'failed', 6000, 'final failure')
     const job = await scheduler.queue.getJob(jobId)
     assert.equal(calls, 3)

@@ -92,7 +92,7 @@ test('logs the start and the end of every run, with counts, on lines that say wa
   assert.deepEqual([end.keys, end.warmed, end.failed, end.status], [2, 1, 1, 'partial'])
 })
 
-test('a trigger during a run joins it: same run id, one warm per key, alreadyRunning true', async () => {
+test('a trigger during a run that covers its groups joins it: same run id, one warm per key, alreadyRunning true', async () => {
   const gate = deferred()
   let warms = 0
   const target = fakeTarget('lists', 'primary', ['a', 'b'], { onWarm: async () => { warms += 1; await gate.promise } })
@@ -100,10 +100,10 @@ test('a trigger during a run joins it: same run id, one warm per key, alreadyRun
   const first = runner.start({ groups: ['primary'], trigger: 'boot' })
   assert.equal(first.alreadyRunning, false)
   assert.equal(runner.current()?.runId, first.run.runId)
-  const second = runner.start({ groups: ['all'], trigger: 'schedule:daily-all-0800' })
+  const second = runner.start({ groups: ['primary'], trigger: 'schedule:noon-lists' })
   assert.equal(second.alreadyRunning, true)
   assert.equal(second.run.runId, first.run.runId)
-  const joined = runner.run({ trigger: 'admin' })
+  const joined = runner.run({ groups: ['primary'], trigger: 'admin' })
   assert.ok(log.messages().some((message) => message.includes('warmup already running')))
   gate.resolve()
   const [a, b] = await Promise.all([first.run.done, joined])
@@ -115,6 +115,39 @@ test('a trigger during a run joins it: same run id, one warm per key, alreadyRun
   assert.equal(next.alreadyRunning, false)
   assert.notEqual(next.run.runId, first.run.runId)
   await next.run.done
+})
+
+test('triggers for groups the running run lacks share one follow-up run that starts after it, never beside it', async () => {
+  const gate = deferred()
+  let active = 0
+  let maxActive = 0
+  const warmed: string[] = []
+  const onWarm = async (key: string) => {
+    active += 1
+    maxActive = Math.max(maxActive, active)
+    warmed.push(key)
+    if (key === 'p1') await gate.promise
+    active -= 1
+  }
+  const { runner } = runnerWith([
+    fakeTarget('lists', 'primary', ['p1'], { onWarm }),
+    fakeTarget('stats', 'stats', ['s1'], { onWarm }),
+    fakeTarget('filters', 'filters', ['f1'], { onWarm }),
+  ])
+  const first = runner.start({ groups: ['primary'], trigger: 'boot' })
+  const stats = runner.start({ groups: ['stats'], trigger: 'admin' })
+  const filters = runner.start({ groups: ['filters'], trigger: 'cli' })
+  assert.equal(stats.alreadyRunning, true)
+  assert.notEqual(stats.run.runId, first.run.runId)
+  assert.equal(filters.run.runId, stats.run.runId, 'one follow-up takes every waiting request')
+  gate.resolve()
+  const [firstSummary, followUp] = await Promise.all([first.run.done, stats.run.done])
+  assert.deepEqual(firstSummary.groups, ['primary'])
+  assert.deepEqual([...followUp.groups].sort(), ['filters', 'stats'])
+  assert.equal(followUp.warmed, 2)
+  assert.ok(Date.parse(followUp.startedAt) >= Date.parse(firstSummary.finishedAt))
+  assert.equal(maxActive, 1, 'keys of two runs never warmed at once')
+  assert.deepEqual(warmed.sort(), ['f1', 'p1', 's1'])
 })
 
 test('bad groups are rejected at once, also while a run is going', async () => {
