@@ -34,7 +34,8 @@ export async function requestWarmup(runtime: Pick<Runtime, 'runner' | 'scheduler
     const unfollow = request.listener ? runtime.followRun(runId, request.listener) : () => {}
     try {
       const queued = await scheduler.enqueue({ groups: request.groups, trigger: request.trigger, runId })
-      return { runId: queued.runId, alreadyRunning: queued.deduplicated, done: waitForRecord(runtime, queued.runId).finally(unfollow) }
+      const done = waitForRecord(runtime, queued.runId, { job: () => jobOutcome(scheduler, queued.jobId) })
+      return { runId: queued.runId, alreadyRunning: queued.deduplicated, done: done.finally(unfollow) }
     } catch (error) {
       unfollow()
       throw error
@@ -54,7 +55,7 @@ export async function requestWarmup(runtime: Pick<Runtime, 'runner' | 'scheduler
 export async function waitForRecord(
   runtime: Pick<Runtime, 'history' | 'finishedRun'>,
   runId: string,
-  options: { timeoutMs?: number; unreadableMs?: number } = {},
+  options: { timeoutMs?: number; unreadableMs?: number; job?: () => Promise<JobOutcome | undefined> } = {},
 ): Promise<WarmupSummary | WarmupRunRecord> {
   const timeoutMs = options.timeoutMs ?? 10 * 60_000
   const unreadableMs = options.unreadableMs ?? 30_000
@@ -63,6 +64,15 @@ export async function waitForRecord(
   for (;;) {
     const finishedHere = runtime.finishedRun(runId)
     if (finishedHere) return finishedHere
+    // The queued job may have been answered by another run (it joined one covering its
+    // groups); its result names that run, which is the one to report.
+    const outcome = await options.job?.().catch(() => undefined)
+    if (outcome) {
+      const coveringId = outcome.runId ?? runId
+      const found = runtime.finishedRun(coveringId) ?? (await runtime.history.get(coveringId).catch(() => undefined))
+      if (found && found.status !== 'running') return found
+      if (outcome.failedReason !== undefined && coveringId === runId && !found) throw new Error(`warmup run ${runId} failed: ${outcome.failedReason}`)
+    }
     try {
       const record = await runtime.history.get(runId)
       if (record && record.status !== 'running') return record
@@ -74,4 +84,20 @@ export async function waitForRecord(
     if (Date.now() > deadline) throw new Error(`warmup run ${runId} did not finish within ${timeoutMs} ms`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
+}
+
+export interface JobOutcome {
+  /** The run that answered the job (another run's id when the job joined it). */
+  runId?: string
+  failedReason?: string
+}
+
+/** The finished state of a queued warmup job, or undefined while it waits, runs or awaits a retry. */
+async function jobOutcome(scheduler: BullmqScheduler, jobId: string): Promise<JobOutcome | undefined> {
+  const job = await scheduler.queue.getJob(jobId)
+  if (!job) return undefined
+  const state = await job.getState()
+  if (state === 'completed') return { runId: job.returnvalue?.runId }
+  if (state === 'failed') return { failedReason: job.failedReason || 'failed', ...(job.returnvalue?.runId ? { runId: job.returnvalue.runId } : {}) }
+  return undefined
 }

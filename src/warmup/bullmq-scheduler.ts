@@ -146,7 +146,9 @@ export class BullmqScheduler implements WarmupScheduler {
       // the next request). Scheduled ticks always retry.
       attempts: request.attempts ?? 1,
       jobId,
-      deduplication: { id: MANUAL_DEDUPLICATION_ID },
+      // One queued or running manual run per set of groups: two admins asking for the same thing
+      // share a run, while a request for other groups queues behind it (global concurrency 1).
+      deduplication: { id: `${MANUAL_DEDUPLICATION_ID}:${[...groups].sort().join('+')}` },
     })
     if (job.id === jobId) {
       this.#options.logger.info({ runId, jobId, groups, trigger: request.trigger }, `warmup queued: run ${runId} (${request.trigger})`)
