@@ -24,6 +24,8 @@ export interface ClusterHandle {
 
 const RESTART_DELAY_MS = 1000
 const SHUTDOWN_TIMEOUT_MS = 30_000
+/** The primary's request to a worker to finish its requests and exit, sent over the cluster's IPC channel. */
+const SHUTDOWN_MESSAGE = 'schools:shutdown'
 
 export async function startPrimary(config: Config, logger: Logger, workers: number): Promise<ClusterHandle> {
   assertClusterConfig(config, workers)
@@ -32,9 +34,12 @@ export async function startPrimary(config: Config, logger: Logger, workers: numb
   const fork = (slot: number): Worker => {
     const worker = cluster.fork({ SCHOOLS_WORKER_SLOT: String(slot) })
     slots.set(worker, slot)
+    worker.once('listening', () => listening.add(worker))
     return worker
   }
   const slots = new Map<Worker, number>()
+  /** Workers serving HTTP; the others are still loading and could not hear a message yet. */
+  const listening = new WeakSet<Worker>()
   cluster.on('exit', (worker, code, signal) => {
     const slot = slots.get(worker) ?? 0
     slots.delete(worker)
@@ -58,8 +63,17 @@ export async function startPrimary(config: Config, logger: Logger, workers: numb
       const exits = [...slots.keys()].map((worker) => new Promise<void>((resolve) => {
         if (worker.isDead()) return resolve()
         worker.once('exit', () => resolve())
-        // SIGTERM runs the worker's own graceful shutdown (finish requests in flight).
-        worker.process.kill('SIGTERM')
+        // A serving worker gets a message, not a signal: when the whole process group was
+        // signalled (Ctrl-C, systemd's default KillMode) it is already shutting down, and a
+        // signal from here would be a second one. A worker still starting has no request to
+        // finish, and may not listen for messages yet: SIGTERM ends it. So does a closed channel.
+        if (listening.has(worker)) {
+          worker.send(SHUTDOWN_MESSAGE, (error) => {
+            if (error) worker.process.kill('SIGTERM')
+          })
+        } else {
+          worker.process.kill('SIGTERM')
+        }
         setTimeout(() => worker.process.kill('SIGKILL'), SHUTDOWN_TIMEOUT_MS).unref()
       }))
       // A warmup in progress is allowed to finish before the runtime closes.
@@ -76,4 +90,38 @@ export async function startPrimary(config: Config, logger: Logger, workers: numb
 /** A worker: the HTTP server only. */
 export async function startWorker(config: Config, logger: Logger, slot: number): Promise<RunningServer> {
   return startServer({ config: { ...config, workerSlot: slot }, logger, schedule: false })
+}
+
+/**
+ * A worker process from start to exit: startWorker, ended cleanly by the primary's shutdown
+ * message or by SIGTERM/SIGINT. Any number of them, in any order, runs one graceful close: a
+ * signal sent to the whole process group (Ctrl-C, systemd) reaches the worker and the primary at
+ * once, and the primary then asks too. The handlers are in place before the server starts, so a
+ * worker still starting does not miss the message; it has no request yet and just exits.
+ * Forcing is the primary's job (SIGKILL after SHUTDOWN_TIMEOUT_MS); a worker whose primary
+ * died exits with it (node:cluster does that).
+ */
+export async function runWorker(config: Config, logger: Logger, slot: number): Promise<RunningServer> {
+  let server: RunningServer | undefined = undefined
+  let closing = false
+  const shutdown = (reason: string): void => {
+    if (closing) return
+    closing = true
+    if (!server) {
+      logger.info({ reason, pid: process.pid }, `worker ${process.pid} asked to stop while starting (${reason}); exiting`)
+      process.exit(0)
+    }
+    logger.info({ reason, pid: process.pid }, `worker ${process.pid} shutting down (${reason}): finishing requests in flight`)
+    server.close().then(() => process.exit(0), (error: unknown) => {
+      logger.error({ err: error }, 'worker shutdown failed')
+      process.exit(1)
+    })
+  }
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  process.on('SIGINT', () => shutdown('SIGINT'))
+  process.on('message', (message: unknown) => {
+    if (message === SHUTDOWN_MESSAGE) shutdown('asked by the primary')
+  })
+  server = await startWorker(config, logger, slot)
+  return server
 }

@@ -56,6 +56,13 @@ export interface Config {
   schedule: ScheduleJob[]
   warmupOnBoot: boolean
   warmupConcurrency: number
+  /**
+   * BullMQ: how long a running warmup's lock lives without renewal. An instance that dies mid-run
+   * has its job picked up by another instance about this long (plus one stalled check) later.
+   */
+  schedulerLockDurationMs: number
+  /** BullMQ: how often each instance looks for jobs whose instance stopped renewing the lock. */
+  schedulerStalledIntervalMs: number
   workers: number
   /** Set by the cluster primary in each worker it forks (1..N); 0 outside a cluster. */
   workerSlot: number
@@ -194,6 +201,9 @@ export function loadConfig(env: Env = process.env): Config {
     schedule: schedule(env),
     warmupOnBoot: boolean(env, 'WARMUP_ON_BOOT', true),
     warmupConcurrency: integer(env, 'WARMUP_CONCURRENCY', 4, 1, 64),
+    // BullMQ's own defaults; the scale tests shorten them to see a dead instance's job move on quickly.
+    schedulerLockDurationMs: integer(env, 'SCHEDULER_LOCK_DURATION_MS', 30_000, 1000, 3_600_000),
+    schedulerStalledIntervalMs: integer(env, 'SCHEDULER_STALLED_INTERVAL_MS', 30_000, 500, 3_600_000),
     workers,
     workerSlot: integer(env, 'SCHOOLS_WORKER_SLOT', 0, 0, 64),
     instanceId: env.INSTANCE_ID || undefined,

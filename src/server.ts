@@ -32,6 +32,7 @@ export async function buildServer(runtime: Runtime, adminToken: string): Promise
     reads: runtime.reads,
     logger: runtime.logger,
     logRequests: runtime.config.logRequests,
+    instance: { id: runtime.instanceId, pid: process.pid },
     health: () => {
       const cache = runtime.cache.health()
       return { cache: { ok: cache.ok, ...(cache.detail ? { detail: cache.detail } : {}) } }

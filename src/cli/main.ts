@@ -78,8 +78,10 @@ main(process.argv.slice(2)).then((code) => {
   process.exitCode = code
 }, (error: unknown) => {
   // Operator mistakes (bad file, bad flag, bad config) get one clear line, not a stack.
-  const known = isAppError(error) || (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
+  const badFlag = error instanceof TypeError && Boolean((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
+  const known = isAppError(error) || badFlag
   consoleOutput.error(`schools: ${error instanceof Error ? error.message : String(error)}`)
   if (!known) consoleOutput.error(error instanceof Error && error.stack ? error.stack : '')
-  process.exitCode = known && isAppError(error) && error.statusCode < 500 ? 2 : 1
+  // 2 is a usage error (like an unknown command), 1 a failure.
+  process.exitCode = badFlag || (isAppError(error) && error.statusCode < 500) ? 2 : 1
 })

@@ -1,5 +1,5 @@
 import cluster from 'node:cluster'
-import { startPrimary, startWorker } from '../cluster.ts'
+import { runWorker, startPrimary } from '../cluster.ts'
 import type { Config } from '../config.ts'
 import type { Logger } from '../logger.ts'
 import { exitOnSignals, startServer } from '../server.ts'
@@ -12,14 +12,14 @@ export async function serveCommand(config: Config, logger: Logger, workersFlag: 
     return 2
   }
   if (cluster.isWorker) {
-    const server = await startWorker(config, logger, config.workerSlot)
-    exitOnSignals(server.close, logger)
-  } else if (workers > 1) {
-    const primary = await startPrimary(config, logger, workers)
-    exitOnSignals(primary.close, logger)
+    // Its own shutdown handling: see runWorker.
+    await runWorker(config, logger, config.workerSlot)
   } else {
-    const server = await startServer({ config, logger })
-    exitOnSignals(server.close, logger)
+    // Signals are handled from the start: one that arrives while the process is still starting
+    // waits for the start to finish and then stops it cleanly, instead of killing it half-started.
+    const started: Promise<{ close(): Promise<void> }> = workers > 1 ? startPrimary(config, logger, workers) : startServer({ config, logger })
+    exitOnSignals(async () => (await started).close(), logger)
+    await started
   }
   return new Promise<number>(() => {})
 }

@@ -24,7 +24,11 @@ export class PgliteDatabase implements Database {
     return this.#schema
   }
 
-  query<Row = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<Row[]> {
+  async query<Row = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<Row[]> {
+    // PGlite runs in this thread and answers through promises alone, so a chain of queries never
+    // gives the event loop a turn: without this, a warmup of every school's detail would hold off
+    // every request, timer and shutdown for as long as it runs.
+    await new Promise((resolve) => setImmediate(resolve))
     return countedQuery(this.counter, async () => (await this.#db.query<Row>(sql, params as unknown[])).rows)
   }
 

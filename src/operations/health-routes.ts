@@ -5,6 +5,8 @@ export interface HealthDependencies {
   db: Database
   /** Extra components (cache, scheduler) that report themselves. */
   components?: () => Record<string, { ok: boolean; detail?: string }>
+  /** Which process answered: with several workers or instances behind one address, the pid tells them apart. */
+  instance?: { id: string; pid: number }
 }
 
 /**
@@ -32,6 +34,6 @@ export async function healthRoutes(app: FastifyInstance, options: HealthDependen
     }
     const components = options.components?.() ?? {}
     const ok = database.ok && Object.values(components).every((component) => component.ok)
-    return reply.status(database.ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', database, ...components })
+    return reply.status(database.ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', database, ...components, ...(options.instance ? { instance: options.instance } : {}) })
   })
 }

@@ -1,0 +1,94 @@
+// Command-line flags of `npm run bench`. Defaults keep a full run under about five minutes on
+// a 2-core machine; every figure in the report says which settings produced it.
+import { parseArgs } from 'node:util'
+
+export interface BenchOptions {
+  /** Seconds each mode is loaded per round. */
+  durationSeconds: number
+  rounds: number
+  connections: number
+  /** Seconds of unrecorded load per mode before the first round, so every server is JIT-warm. */
+  warmupSeconds: number
+  replayRequests: number
+  /** Requests the replay keeps in flight at once (in-process, through app.inject). */
+  replayConcurrency: number
+  zipfExponent: number
+  seed: number
+  /** 1 skips the synthetic phase; N > 1 repeats modes 1, 2 and 5 and the warmup on N copies of the data. */
+  scale: number
+  /** Cold list requests timed one at a time, per dataset. */
+  coldSamples: number
+  databaseUrl: string
+  redisUrl: string
+  /** Leave the Postgres schemas and Redis keys behind for inspection. */
+  keep: boolean
+  skipReplay: boolean
+  skipThroughput: boolean
+  /** Re-render the Markdown of a saved results .json (no measuring). */
+  render: string | undefined
+  /** Write V8 CPU profiles of the throughput servers (and a summary of each) under bench/results/profiles/. */
+  profile: boolean
+}
+
+const USAGE = `npm run bench -- [--duration 3] [--rounds 3] [--connections 50] [--warmup 1]
+  [--replay-requests 100000] [--replay-concurrency 8] [--zipf 1.0] [--seed 42]
+  [--scale 1] [--cold-samples 200] [--database-url URL] [--redis-url URL] [--keep]
+  [--skip-replay] [--skip-throughput] [--profile] [--render bench/results/<date>.json]`
+
+function number(raw: string | undefined, name: string, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value < min || value > max) throw new Error(`--${name} must be a number from ${min} to ${max}, got '${raw}'\n${USAGE}`)
+  return value
+}
+
+export function parseBenchOptions(argv: string[], env: Record<string, string | undefined>): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: 'string' },
+      rounds: { type: 'string' },
+      connections: { type: 'string' },
+      warmup: { type: 'string' },
+      'replay-requests': { type: 'string' },
+      'replay-concurrency': { type: 'string' },
+      zipf: { type: 'string' },
+      seed: { type: 'string' },
+      scale: { type: 'string' },
+      'cold-samples': { type: 'string' },
+      'database-url': { type: 'string' },
+      'redis-url': { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      'skip-replay': { type: 'boolean', default: false },
+      'skip-throughput': { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
+      render: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  })
+  if (values.help) {
+    console.log(USAGE)
+    process.exit(0)
+  }
+  return {
+    durationSeconds: number(values.duration, 'duration', 3, 0.5, 600),
+    rounds: Math.round(number(values.rounds, 'rounds', 3, 1, 50)),
+    connections: Math.round(number(values.connections, 'connections', 50, 1, 1000)),
+    warmupSeconds: number(values.warmup, 'warmup', 1, 0, 60),
+    replayRequests: Math.round(number(values['replay-requests'], 'replay-requests', 100_000, 100, 10_000_000)),
+    replayConcurrency: Math.round(number(values['replay-concurrency'], 'replay-concurrency', 8, 1, 256)),
+    zipfExponent: number(values.zipf, 'zipf', 1.0, 0, 5),
+    seed: Math.round(number(values.seed, 'seed', 42, 0, 2 ** 31)),
+    // Above ~800 copies the synthetic 6-digit school ids would run out (see synthetic.ts).
+    scale: Math.round(number(values.scale, 'scale', 1, 1, 500)),
+    coldSamples: Math.round(number(values['cold-samples'], 'cold-samples', 200, 10, 10_000)),
+    databaseUrl: values['database-url'] ?? env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    redisUrl: values['redis-url'] ?? env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    keep: values.keep,
+    skipReplay: values['skip-replay'],
+    skipThroughput: values['skip-throughput'],
+    profile: values.profile,
+    render: values.render,
+  }
+}

@@ -1,0 +1,201 @@
+// Turns a run's results into the target checks and the Markdown report (bench/results/*.md);
+// the JSON file holds the same results in full, every round included.
+import type { BenchOptions } from './options.ts'
+import type { ColdListResult } from './cold-lists.ts'
+import type { StepCost } from './hot-path.ts'
+import type { ListQueryProposal } from './list-query-proposal.ts'
+import type { MachineInfo } from './machine.ts'
+import type { ReplayResult } from './replay.ts'
+import { median } from './stats.ts'
+import type { ModeKey, ModeSummary, ThroughputResult } from './throughput.ts'
+import type { WarmupTiming } from './warmup-timing.ts'
+
+export interface DatasetResults {
+  label: string
+  rows: number
+  hotPath?: StepCost[]
+  listQueryProposal?: ListQueryProposal
+  throughput?: ThroughputResult
+  coldLists?: ColdListResult
+  warmups?: { first: WarmupTiming; second: WarmupTiming; byGroup: WarmupTiming[] }
+}
+
+export interface BenchResults {
+  startedAt: string
+  finishedAt: string
+  durationSeconds: number
+  machine: MachineInfo
+  options: Omit<BenchOptions, 'databaseUrl' | 'redisUrl'>
+  real: DatasetResults
+  replay?: ReplayResult
+  scaled?: DatasetResults & { scale: number; generateMs: number }
+  targets: TargetCheck[]
+  cleanUpProblems: string[]
+}
+
+export interface TargetCheck {
+  name: string
+  target: string
+  measured: string
+  pass: boolean
+}
+
+const fixed = (value: number, digits = 2): string => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a')
+const thousands = (value: number): string => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : 'n/a')
+const percent = (value: number, digits = 2): string => `${fixed(value * 100, digits)}%`
+
+function mode(throughput: ThroughputResult | undefined, key: ModeKey): ModeSummary | undefined {
+  return throughput?.modes.find((summary) => summary.mode === key)
+}
+
+export function evaluateTargets(results: Omit<BenchResults, 'targets' | 'finishedAt' | 'durationSeconds' | 'cleanUpProblems'>): TargetCheck[] {
+  const checks: TargetCheck[] = []
+  const check = (name: string, target: string, value: number | undefined, measured: (value: number) => string, pass: (value: number) => boolean): void => {
+    if (value === undefined || !Number.isFinite(value)) return
+    checks.push({ name, target, measured: measured(value), pass: pass(value) })
+  }
+  const { throughput } = results.real
+  const l1 = mode(throughput, 'l1')
+  const redis = mode(throughput, 'redis')
+  const nocache = mode(throughput, 'nocache')
+  check('warm L1 hit vs ceiling', '>= 0.85 x ceiling req/s', l1?.rpsRatio, (v) => `${fixed(v)} x`, (v) => v >= 0.85)
+  check('warm Redis-only vs ceiling', '>= 0.5 x ceiling req/s', redis?.rpsRatio, (v) => `${fixed(v)} x`, (v) => v >= 0.5)
+  const ceiling = mode(throughput, 'ceiling')
+  check(`warm L1 hit p99 at ${results.options.connections} connections`, '<= 10 ms', l1?.p99Ms, (v) => `${fixed(v)} ms (ceiling ${fixed(ceiling?.p99Ms ?? Number.NaN)} ms)`, (v) => v <= 10)
+  check('warm L1 hit vs no cache', '>= 5 x no-cache req/s', l1 && nocache ? median(l1.rounds.map((r, i) => r.requestsPerSecond / (nocache.rounds[i]?.requestsPerSecond ?? Number.NaN))) : undefined, (v) => `${fixed(v, 1)} x`, (v) => v >= 5)
+  const { replay } = results
+  check('replay hit ratio', '>= 99%', replay?.hitRatio, (v) => percent(v), (v) => v >= 0.99)
+  check('replay database queries', '<= 10 per 1,000 requests', replay?.queriesPer1000, (v) => fixed(v, 1), (v) => v <= 10)
+  check('default warmup (cold process)', '< 500 ms', results.real.warmups?.first.durationMs ?? replay?.defaultWarmup.durationMs, (v) => `${thousands(v)} ms`, (v) => v < 500)
+  check('warmup of every school detail', '< 5 s', results.real.warmups?.byGroup.find((timing) => timing.groups === 'details')?.durationMs, (v) => `${thousands(v)} ms`, (v) => v < 5000)
+  const scaled = results.scaled
+  if (scaled) {
+    const label = `x${scaled.scale}`
+    check(`${label} cold list p50 (HTTP, miss)`, '< 20 ms', scaled.coldLists?.httpP50Ms, (v) => `${fixed(v)} ms`, (v) => v < 20)
+    check(`${label} warm L1 hit vs ceiling`, '>= 0.85 x ceiling req/s (unchanged)', mode(scaled.throughput, 'l1')?.rpsRatio, (v) => `${fixed(v)} x`, (v) => v >= 0.85)
+    check(`${label} warm L1 hit p99`, '<= 10 ms (unchanged)', mode(scaled.throughput, 'l1')?.p99Ms, (v) => `${fixed(v)} ms`, (v) => v <= 10)
+    check(`${label} default warmup (cold process)`, '< 500 ms (same keys)', scaled.warmups?.first.durationMs, (v) => `${thousands(v)} ms`, (v) => v < 500)
+  }
+  return checks
+}
+
+function throughputTable(result: ThroughputResult, options: BenchResults['options']): string[] {
+  const ceiling = mode(result, 'ceiling')
+  // Closed loop: each connection waits for its response, so mean latency = connections / throughput.
+  const neededRps = options.connections / 0.010
+  return [
+    `\`GET ${result.path}\`, ${thousands(result.payloadBytes)}-byte body (byte-identical in every mode: ${Object.values(result.payloadIdentical).every(Boolean) ? 'yes' : `NO: ${JSON.stringify(result.payloadIdentical)}`}), ${options.connections} connections, ${options.rounds} rounds x ${options.durationSeconds} s per mode, modes in turn within each round; medians over rounds, each ratio taken against the ceiling of the same round.`,
+    '',
+    '| mode | req/s | x ceiling | p50 ms | x | p99 ms | x | max ms | x | DB queries / 1,000 req | server CPU µs / req | x | server CPU | autocannon CPU |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...result.modes.map((m) =>
+      `| ${m.title} | ${thousands(m.requestsPerSecond)} | ${fixed(m.rpsRatio)} | ${fixed(m.p50Ms)} | ${fixed(m.p50Ratio)} | ${fixed(m.p99Ms)} | ${fixed(m.p99Ratio)} | ${fixed(m.maxMs, 1)} | ${fixed(m.maxRatio)} | ${fixed(m.queriesPer1000, 1)} | ${fixed(m.serverCpuMicrosPerRequest, 0)} | ${fixed(m.cpuPerRequestRatio)} | ${fixed(m.serverCpuPercent, 0)}% | ${fixed(m.loadGeneratorCpuPercent, 0)}% |${m.failures > 0 ? ` **${m.failures} failed requests**` : ''}`),
+    '',
+    `Latency at a fixed number of connections is throughput in disguise: each connection sends its next request when the last one returns, so mean latency = connections / req/s (Little's law). A mean of 10 ms at ${options.connections} connections takes ${thousands(neededRps)} req/s, a p99 of 10 ms more; the ceiling here does ${thousands(ceiling?.requestsPerSecond ?? Number.NaN)} req/s (mean ${fixed(options.connections / ((ceiling?.requestsPerSecond ?? Number.NaN) / 1000))} ms). Server CPU per request does not depend on that and moves less than req/s when other processes take the cores (it still moves: a starved server batches less per wake-up), so it is the better column for comparing the modes' own work. Server and autocannon CPU well under 100% mean other processes had the cores.`,
+  ]
+}
+
+function hotPathTable(costs: StepCost[]): string[] {
+  return [
+    'The read path of the warm list request, in-process, microseconds per call (sequential, awaited):',
+    '',
+    '| step | CPU µs | wall µs |',
+    '|---|---:|---:|',
+    ...costs.map((cost) => `| ${cost.step} | ${fixed(cost.cpuMicros, 1)} | ${fixed(cost.wallMicros, 1)} |`),
+  ]
+}
+
+function warmupTable(warmups: NonNullable<DatasetResults['warmups']>): string[] {
+  return [
+    '| warmup | keys | failed | ms |',
+    '|---|---:|---:|---:|',
+    `| all (default), first in a fresh process | ${warmups.first.keys} | ${warmups.first.failed} | ${thousands(warmups.first.durationMs)} |`,
+    `| all (default), again | ${warmups.second.keys} | ${warmups.second.failed} | ${thousands(warmups.second.durationMs)} |`,
+    ...warmups.byGroup.map((timing) => `| ${timing.groups} | ${timing.keys} | ${timing.failed} | ${thousands(timing.durationMs)} |`),
+  ]
+}
+
+function coldTable(cold: ColdListResult): string[] {
+  return [
+    `${cold.samples} distinct list queries never requested before (seeded random sample of the query space${cold.alreadyWarm ? `; ${cold.alreadyWarm} sampled queries were already warm and are left out` : ''}), one at a time:`,
+    '',
+    '| cold list (cache miss) | p50 ms | p99 ms | max ms |',
+    '|---|---:|---:|---:|',
+    `| HTTP round trip (query, serialise, store, send) | ${fixed(cold.httpP50Ms)} | ${fixed(cold.httpP99Ms)} | |`,
+    `| SQL alone (SchoolRepository.list) | ${fixed(cold.sqlP50Ms)} | ${fixed(cold.sqlP99Ms)} | ${fixed(cold.sqlMaxMs)} |`,
+  ]
+}
+
+function proposalTable(proposal: ListQueryProposal): string[] {
+  const row = (label: string, timing: ListQueryProposal['current']): string => `| ${label} | ${fixed(timing.p50Ms)} | ${fixed(timing.p99Ms)} | ${fixed(timing.maxMs)} |`
+  return [
+    `SchoolRepository.list as it is against the proposed shape (bench/list-query-proposal.ts: page by index order, join the page's rows back, count apart), same ${proposal.samples} cold queries, SQL only; results identical for every query: ${proposal.identical ? 'yes' : `NO (${proposal.mismatches.join(', ')})`}.`,
+    '',
+    '| list query | p50 ms | p99 ms | max ms |',
+    '|---|---:|---:|---:|',
+    row('current (CTE of every matching row, read twice)', proposal.current),
+    row('proposed', proposal.proposed),
+    row('proposed + covering count index', proposal.proposedWithCountIndex),
+  ]
+}
+
+function replaySection(replay: ReplayResult): string[] {
+  return [
+    `${thousands(replay.requests)} requests, Zipf s = ${replay.zipfExponent} (seed ${replay.seed}) over ${thousands(replay.queryKeys)} distinct requests, after one default warmup (${replay.defaultWarmup.keys} keys in ${replay.defaultWarmup.durationMs} ms); the app in-process (app.inject, ${replay.concurrency} in flight, ${thousands(replay.requestsPerSecondInProcess)} req/s), L1 + Redis. The warm set carries ${percent(replay.warmSetTrafficShare, 1)} of the Zipf traffic.`,
+    '',
+    '| hit ratio (hit + stale) | stale ratio | misses | DB queries / 1,000 req | distinct requests seen | non-200 |',
+    '|---:|---:|---:|---:|---:|---:|',
+    `| ${percent(replay.hitRatio)} | ${percent(replay.staleRatio)} | ${thousands(replay.misses)} | ${fixed(replay.queriesPer1000, 1)} | ${thousands(replay.distinctKeysRequested)} | ${replay.non200.length} |`,
+    '',
+    ...(replay.non200.length > 0 ? [`Not 200 (first ${replay.non200.length}): ${replay.non200.map((r) => `${r.status} ${r.url}`).join(', ')}.${replay.non200.some((r) => r.status === 503) ? ' A 503 here is a cold key whose query outlived DATABASE_TIMEOUT_MS with nothing cached to fall back on.' : ''}`, ''] : []),
+    `Why the misses: ${thousands(replay.missReasons.firstRequestOutsideWarmSet)} first requests of keys outside the warm set, ${replay.missReasons.inWarmSet} misses of warm-set keys, ${replay.missReasons.repeatMissOfSameKey} repeat misses of one key (eviction or expiry).${replay.missReasons.inWarmSet === 0 && replay.missReasons.repeatMissOfSameKey === 0 ? ' So every miss is the first request of a key that no warmup loaded.' : ''} The same sequence against larger warm sets:`,
+    '',
+    '| warm set | keys | hit ratio | DB queries / 1,000 req |',
+    '|---|---:|---:|---:|',
+    ...replay.whatIf.map((row) => `| ${row.warmSet} | ${thousands(row.keys)} | ${percent(row.hitRatio)} | ${fixed(row.queriesPer1000, 1)} |`),
+    '',
+    'Misses by request class:',
+    '',
+    '| request class | distinct keys | requests | misses | keys missed |',
+    '|---|---:|---:|---:|---:|',
+    ...replay.byGroup.map((group) => `| ${group.group} | ${thousands(group.keys)} | ${thousands(group.requests)} | ${thousands(group.misses)} | ${thousands(group.distinctMissedKeys)} |`),
+  ]
+}
+
+export function renderMarkdown(results: BenchResults): string {
+  const { machine, options } = results
+  const lines: string[] = [
+    `# Benchmark ${results.startedAt}`,
+    '',
+    `Machine: ${machine.cpuModel}, ${machine.cpus} cores, ${machine.memoryGb} GB, ${machine.os}; Node ${machine.node}; ${machine.postgres}; Redis ${machine.redis}. Load average ${machine.loadAverageStart.map((v) => fixed(v)).join(' / ')} at the start, ${machine.loadAverageEnd.map((v) => fixed(v)).join(' / ')} at the end (1 / 5 / 15 min)${machine.loadAverageStart[0]! > machine.cpus * 0.5 ? ': the machine was shared, so absolute figures are noisy; the ratios are taken within a round' : ''}. Commit ${machine.commit}. Run took ${thousands(results.durationSeconds)} s.`,
+    '',
+    'Setup: each server in its own child process (one core), autocannon in the parent (the other core); PostgreSQL and Redis on loopback.',
+    '',
+    '## Targets',
+    '',
+    '| target | goal | measured | |',
+    '|---|---|---|---|',
+    ...results.targets.map((t) => `| ${t.name} | ${t.target} | ${t.measured} | ${t.pass ? 'PASS' : '**FAIL**'} |`),
+  ]
+  if (results.real.throughput) lines.push('', `## Throughput (bundled data, ${thousands(results.real.rows)} schools)`, '', ...throughputTable(results.real.throughput, options))
+  if (results.real.hotPath) lines.push('', '## Read path of a warm request (bundled data)', '', ...hotPathTable(results.real.hotPath))
+  if (results.real.coldLists) lines.push('', '## Cold lists (bundled data)', '', ...coldTable(results.real.coldLists))
+  if (results.replay) lines.push('', '## Replay', '', ...replaySection(results.replay))
+  if (results.real.warmups) lines.push('', '## Warmup (bundled data)', '', ...warmupTable(results.real.warmups))
+  const scaled = results.scaled
+  if (scaled) {
+    lines.push('', `## Scale x${scaled.scale}: ${thousands(scaled.rows)} synthetic schools (generated in ${thousands(scaled.generateMs)} ms)`)
+    if (scaled.throughput) lines.push('', ...throughputTable(scaled.throughput, options))
+    if (scaled.coldLists) lines.push('', ...coldTable(scaled.coldLists))
+    if (scaled.warmups) lines.push('', ...warmupTable(scaled.warmups))
+    if (scaled.listQueryProposal) lines.push('', ...proposalTable(scaled.listQueryProposal))
+  }
+  if (results.real.listQueryProposal) lines.push('', '## Proposed list query, bundled data', '', ...proposalTable(results.real.listQueryProposal))
+  const plans = [results.real, ...(scaled ? [scaled] : [])].flatMap((dataset) => [...(dataset.coldLists?.explain ?? []), ...(dataset.listQueryProposal?.explain ?? [])].map((plan) => ({ ...plan, label: dataset.label })))
+  if (plans.length > 0) {
+    lines.push('', '## Query plans')
+    for (const plan of plans) lines.push('', `EXPLAIN ANALYZE, ${plan.label}, \`${plan.url}\`:`, '', '```', plan.plan, '```')
+  }
+  lines.push('', '## Rerun', '', '```sh', 'npm run bench                  # defaults: 3 rounds x 3 s per mode, 50 connections, 100,000-request replay', 'npm run bench -- --scale 100   # adds the synthetic x100 dataset', 'npm run bench -- --help', '```', '')
+  return lines.join('\n')
+}
