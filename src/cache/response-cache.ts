@@ -135,8 +135,13 @@ export class ResponseCache {
         this.#redisChanged(true)
         if (!recovering) return
         // Once bentocache's circuit breaker has closed again, so that the reloads reach Redis.
+        // Everything is expired, Redis included: Redis still holds what it had before the outage,
+        // and an invalidation or refresh made meanwhile (here or elsewhere) never reached it, so
+        // its entries must not pass for fresh. Expired values are still served while they reload.
         clearTimeout(this.#reexpiryTimer)
-        this.#reexpiryTimer = setTimeout(() => this.#expireLocalCopies(), this.#circuitBreakerMs + 100).unref()
+        this.#reexpiryTimer = setTimeout(() => {
+          this.expireAll().catch((error: unknown) => this.#logger?.warn({ err: error }, 'cache: could not expire entries after Redis came back'))
+        }, this.#circuitBreakerMs + 100).unref()
       })
       redis.on('close', () => this.#redisChanged(false))
       this.#redis = redis

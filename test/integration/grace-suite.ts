@@ -7,10 +7,13 @@
 // mode, so the two run side by side.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { bundledSourceFiles, importSchools } from '../../src/schools/import/schools-import.ts'
 import { createTestApp, type TestApp } from '../helpers/app.ts'
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts'
 import { testDatabaseUrl } from '../helpers/env.ts'
 import { FaultProxy } from '../helpers/faults-proxy.ts'
 import { closeTestApp, delay, eventually, get, warmedUrls, type Answer, type CacheMode } from '../helpers/integration.ts'
+import { SOURCE_DIR } from '../helpers/source-data.ts'
 
 const DATABASE_TIMEOUT_MS = 1500
 /** A cold request must fail within a few statement timeouts, never hang. */
@@ -29,6 +32,7 @@ export function graceSuite(mode: CacheMode): void {
   const target = new URL(databaseUrl)
   describe(`grace while the database is down [postgres, ${mode}]`, () => {
     let proxy: FaultProxy
+    let database: TestDatabase | undefined
     let testApp: TestApp | undefined
     const urls = warmedUrls()
     const warmed = new Map<string, Answer>()
@@ -36,8 +40,11 @@ export function graceSuite(mode: CacheMode): void {
 
     before(async () => {
       proxy = await FaultProxy.start({ host: target.hostname, port: Number(target.port || 5432) })
+      // Imported directly first: the app's short statement timeout is for reads, not a bulk import.
+      database = await createTestDatabase('postgres')
+      await importSchools(database.db, bundledSourceFiles(SOURCE_DIR))
       testApp = await createTestApp({
-        backend: 'postgres',
+        database,
         redis: mode === 'redis',
         env: {
           DATABASE_URL: proxy.rewrite(databaseUrl),
@@ -59,6 +66,7 @@ export function graceSuite(mode: CacheMode): void {
     after(async () => {
       proxy?.restore()
       await closeTestApp(testApp)
+      await database?.drop()
       await proxy?.close()
     })
 
