@@ -5,6 +5,7 @@
 // other page sizes and free-text searches are left out: they are not a bounded set.
 import type { Database } from '../src/db/database.ts'
 import { DEFAULT_PAGE_SIZE, FILTER_FIELDS, LEVELS, type FilterField, type Level } from '../src/schools/model.ts'
+import { FILTER_COLUMNS } from '../src/schools/repository.ts'
 
 export type RequestKind = 'list' | 'detail' | 'filters' | 'stats'
 
@@ -28,16 +29,6 @@ export interface ReplayRequest {
 
 const MAX_PAGE = 5
 
-const COLUMN_OF: Record<FilterField, string> = {
-  district: 's.district',
-  schoolNet: 's.school_net',
-  category: 's.category',
-  schoolGroup: 's.school_group',
-  gender: 's.gender',
-  religion: 's.religion',
-  session: 's.session',
-  banding: 'b.band',
-}
 
 export function listUrl(spec: Pick<ListSpec, 'level' | 'filters' | 'page'>): string {
   const params = new URLSearchParams(spec.filters)
@@ -50,7 +41,7 @@ export function listUrl(spec: Pick<ListSpec, 'level' | 'filters' | 'page'>): str
 async function combinationCounts(db: Database, level: Level): Promise<Map<string, { filters: [FilterField, string][]; total: number }>> {
   const fields = FILTER_FIELDS[level]
   const rows = await db.query<Record<string, string | null>>(
-    `SELECT ${fields.map((field) => `${COLUMN_OF[field]} AS "${field}"`).join(', ')}
+    `SELECT ${fields.map((field) => `${FILTER_COLUMNS[field]} AS "${field}"`).join(', ')}
      FROM schools s LEFT JOIN secondary_banding b ON b.school_no = s.school_no WHERE s.level = $1`,
     [level],
   )

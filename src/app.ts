@@ -2,7 +2,7 @@
 // then the repositories and services the routes use, then the routes. Nothing here opens
 // connections: the runtime (src/runtime.ts) hands in what it opened, so tests can build an
 // app around a database and cache of their own.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Database } from './db/database.ts'
 import { docsPlugin } from './http/docs.ts'
@@ -30,7 +30,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   const app: FastifyInstance = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : { logger: false }),
     // Two log lines per request would cost more than serving a cached body; errors are still logged.
-    disableRequestLogging: !deps.logRequests,
+    logController: new LogController({ disableRequestLogging: !deps.logRequests }),
     // Query strings and bodies are validated strictly: unknown parameters are errors, not dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     schemaErrorFormatter,

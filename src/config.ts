@@ -50,6 +50,8 @@ export interface Config {
   /** Disables the in-process L1 (benchmarks measure the Redis-only path with it). */
   cacheL1: boolean
   cacheL1MaxItems: number
+  /** While Redis is unreachable, L1 copies are reloaded at least this often (no invalidations arrive). */
+  cacheOutageL1Seconds: number
   adminToken: string | undefined
   scheduler: SchedulerBackend
   timeZone: string
@@ -195,6 +197,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     cacheL1: boolean(env, 'CACHE_L1', true),
     cacheL1MaxItems: integer(env, 'CACHE_L1_MAX_ITEMS', 20_000, 100, 10_000_000),
+    cacheOutageL1Seconds: integer(env, 'CACHE_OUTAGE_L1_SECONDS', 30, 1, 86_400),
     adminToken,
     scheduler,
     timeZone: timeZone(env, 'SCHEDULER_TIMEZONE', 'Asia/Hong_Kong'),

@@ -94,6 +94,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     redisUrl: config.redisUrl,
     l1: config.cacheL1,
     l1MaxItems: config.cacheL1MaxItems,
+    outageL1Seconds: config.cacheOutageL1Seconds,
     logger,
   })
   cache.onEvent((policy, state) => metrics.cacheRequest(policy, state))

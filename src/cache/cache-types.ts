@@ -44,6 +44,11 @@ export interface ResponseCacheOptions {
   redisCommandTimeoutMs?: number
   /** Default 2000; also how long ready() waits. */
   redisConnectTimeoutMs?: number
+  /**
+   * While Redis is unreachable, L1 copies are expired this often (default 30 s): no invalidation
+   * from other instances can arrive, so none is trusted for longer.
+   */
+  outageL1Seconds?: number
   /** After a Redis failure, how long L2 is skipped without trying (bentocache's circuit breaker). Default 2000. */
   redisCircuitBreakerMs?: number
   /**

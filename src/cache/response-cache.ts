@@ -95,6 +95,9 @@ export class ResponseCache {
   readonly #connectTimeoutMs: number
   readonly #circuitBreakerMs: number
   #reexpiryTimer: NodeJS.Timeout | undefined
+  /** While Redis is unreachable: expires L1 copies every `outageL1Ms` (see #redisChanged). */
+  #outageTimer: NodeJS.Timeout | undefined
+  readonly #outageL1Ms: number
   readonly #calls = new AsyncLocalStorage<CallRecord>()
   readonly #recentFailures: LRUCache<string, { error: unknown }>
   readonly #requests = new CacheRequestCounter()
@@ -111,6 +114,7 @@ export class ResponseCache {
     this.#localPrefix = `${this.#prefix}:local-only`
     this.#logger = options.logger
     this.#connectTimeoutMs = options.redisConnectTimeoutMs ?? 2000
+    this.#outageL1Ms = (options.outageL1Seconds ?? 30) * 1000
     this.#circuitBreakerMs = options.redisCircuitBreakerMs ?? 2000
     const timeouts = { commandTimeoutMs: options.redisCommandTimeoutMs ?? 1000, connectTimeoutMs: this.#connectTimeoutMs }
     const useL1 = options.l1 !== false || !options.redisUrl
@@ -319,6 +323,7 @@ export class ResponseCache {
   close(): Promise<void> {
     // bentocache disconnects L2 and the bus (our transport); disconnecting again is a no-op.
     clearTimeout(this.#reexpiryTimer)
+    clearInterval(this.#outageTimer)
     this.#closed ??= this.#bento.disconnectAll().finally(() => this.#redis?.disconnect())
     return this.#closed
   }
@@ -357,8 +362,18 @@ export class ResponseCache {
   #redisChanged(reachable: boolean, error?: Error): void {
     if (reachable === this.#redisReachable || this.#closed) return
     this.#redisReachable = reachable
-    if (reachable) this.#logger?.info('cache: Redis reachable')
-    else this.#logger?.warn({ err: error }, 'cache: Redis unreachable; serving from L1 and loaders')
+    clearInterval(this.#outageTimer)
+    this.#outageTimer = undefined
+    if (reachable) {
+      this.#logger?.info('cache: Redis reachable')
+      return
+    }
+    this.#logger?.warn({ err: error }, 'cache: Redis unreachable; serving from L1 and loaders')
+    // Without Redis no invalidation reaches this instance, so its L1 copies fall back to a short
+    // life: every outageL1Seconds they are expired, and each is reloaded from the database (in the
+    // background, the old value still served) on its next read. Stale data is bounded by that
+    // period instead of by the value's full TTL.
+    if (this.#sharedL1) this.#outageTimer = setInterval(() => this.#expireLocalCopies(), this.#outageL1Ms).unref()
   }
 
   /**

@@ -2,7 +2,7 @@
 // list page is one round trip and one JSON document, whatever its size.
 import type { Database } from '../db/database.ts'
 import { bandLabel } from './codes.ts'
-import { FILTER_FIELDS, type FilterOption, type FilterOptions, type Level, type ListPage, type ListQuery } from './model.ts'
+import { FILTER_FIELDS, type FilterField, type FilterOption, type FilterOptions, type Level, type ListPage, type ListQuery } from './model.ts'
 
 const labelled = (column: string): string => `json_build_object('code', s.${column}, 'en', s.${column}_en, 'zh', s.${column}_zh)`
 
@@ -18,7 +18,7 @@ const ITEM_JSON = `json_build_object(
 )`
 
 /** Column each filter field compares; all are plain equality on an indexed code. */
-const FILTER_COLUMNS: Record<string, string> = {
+export const FILTER_COLUMNS: Record<FilterField, string> = {
   district: 's.district',
   schoolNet: 's.school_net',
   category: 's.category',
@@ -50,7 +50,7 @@ export class SchoolRepository {
     for (const [field, codes] of Object.entries(query.filters)) {
       if (!codes || codes.length === 0) continue
       params.push(codes)
-      where.push(`${FILTER_COLUMNS[field]} = ANY($${params.length}::text[])`)
+      where.push(`${FILTER_COLUMNS[field as FilterField]} = ANY($${params.length}::text[])`)
     }
     if (query.q) {
       params.push(`%${query.q.replace(/[\\%_]/g, (char) => `\\${char}`)}%`)

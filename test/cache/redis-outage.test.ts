@@ -30,6 +30,24 @@ async function withoutUnhandledRejections(run: () => Promise<void>): Promise<voi
 }
 
 describe('Redis unreachable', () => {
+  test('without Redis no invalidation arrives, so L1 copies are reloaded every outageL1Seconds instead of living their full TTL', async () => {
+    const url = `redis://127.0.0.1:${await sparePort()}`
+    const cache = new ResponseCache({ prefix: uniqueName('cache_down'), redisUrl: url, redisCommandTimeoutMs: 200, redisConnectTimeoutMs: 200, outageL1Seconds: 1 })
+    try {
+      assert.equal(await cache.ready(), false)
+      let current = 'before'
+      const loader = async (): Promise<string> => current
+      assert.equal((await cache.getOrLoad('k', list, loader)).entry.body, body('before'))
+      // Another instance changes the data; its invalidation cannot reach this one.
+      current = 'after'
+      assert.equal((await cache.getOrLoad('k', list, loader)).entry.body, body('before'))
+      // The list TTL is 300 s: only the outage fallback can bring the new value within seconds.
+      await eventually('the outage reload', async () => ((await cache.getOrLoad('k', list, loader)).entry.body === body('after') ? true : undefined), { timeoutMs: 6000 })
+    } finally {
+      await cache.close()
+    }
+  })
+
   test('a cache pointed at a port where nothing listens serves from loaders and memory, and every call returns', async () => {
     const url = `redis://127.0.0.1:${await sparePort()}`
     await withoutUnhandledRejections(async () => {
