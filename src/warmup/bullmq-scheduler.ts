@@ -9,7 +9,7 @@ import { InvalidParameterError, SchedulerError } from '../errors.ts'
 import { errorMessage } from './logger.ts'
 import { newRunId } from './runner.ts'
 import {
-  DEFAULT_TIME_ZONE, lastTickFromRecord, validateJobs, validateTimeZone,
+  DEFAULT_TIME_ZONE, lastTickFromHistory, validateJobs, validateTimeZone,
   type LastTick, type SchedulerCommonOptions, type SchedulerStatus, type SchedulerTick, type ScheduledJobStatus, type WarmupScheduler,
 } from './scheduler.ts'
 
@@ -278,14 +278,8 @@ export class BullmqScheduler implements WarmupScheduler {
     return result
   }
 
-  async #lastFromHistory(job: string): Promise<LastTick | null> {
-    try {
-      const record = await this.#options.history?.lastForJob(job)
-      return record ? lastTickFromRecord(record) : null
-    } catch (error) {
-      this.#options.logger.warn({ job, err: error }, `scheduler status: could not read the last run of ${job}: ${errorMessage(error)}`)
-      return null
-    }
+  #lastFromHistory(job: string): Promise<LastTick | null> {
+    return lastTickFromHistory(this.#options.history, this.#options.logger, job)
   }
 }
 

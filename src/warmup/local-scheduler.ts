@@ -5,7 +5,7 @@ import { Cron } from 'croner'
 import type { ScheduleJob } from '../config.ts'
 import { errorMessage } from './logger.ts'
 import {
-  DEFAULT_TIME_ZONE, lastTickFromRecord, lastTickFromSummary, validateJobs, validateTimeZone,
+  DEFAULT_TIME_ZONE, lastTickFromHistory, lastTickFromSummary, validateJobs, validateTimeZone,
   type LastTick, type SchedulerCommonOptions, type SchedulerStatus, type ScheduledJobStatus, type WarmupScheduler,
 } from './scheduler.ts'
 
@@ -81,14 +81,7 @@ export class LocalScheduler implements WarmupScheduler {
   async #lastTick(job: string): Promise<LastTick | null> {
     const seen = this.#lastTicks.get(job)
     if (seen) return seen
-    try {
-      const record = await this.#options.history?.lastForJob(job)
-      return record ? lastTickFromRecord(record) : null
-    } catch (error) {
-      // Status is for humans; a database blip should not turn it into an error page.
-      this.#options.logger.warn({ job, err: error }, `scheduler status: could not read the last run of ${job}: ${errorMessage(error)}`)
-      return null
-    }
+    return lastTickFromHistory(this.#options.history, this.#options.logger, job)
   }
 
   #schedule(job: ScheduleJob): void {

@@ -147,6 +147,20 @@ export function lastTickFromSummary(summary: WarmupSummary): LastTick {
   }
 }
 
+/**
+ * The last run of `job` from the run history, for status(). Status is for humans: a database
+ * blip is logged and reported as "no last run", never turned into an error page.
+ */
+export async function lastTickFromHistory(history: Pick<WarmupHistory, 'lastForJob'> | undefined, logger: WarmupLogger, job: string): Promise<LastTick | null> {
+  try {
+    const record = await history?.lastForJob(job)
+    return record ? lastTickFromRecord(record) : null
+  } catch (error) {
+    logger.warn({ job, err: error }, `scheduler status: could not read the last run of ${job}: ${errorMessage(error)}`)
+    return null
+  }
+}
+
 export function lastTickFromRecord(record: WarmupRunRecord): LastTick {
   return {
     finishedAt: record.finishedAt ?? record.startedAt,

@@ -5,21 +5,12 @@
 // admin-api-bullmq.test.ts (BullMQ, Redis), so the two run side by side.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import type { WarmupRunStatus, WarmupSummary } from '../../src/warmup/summary.ts'
 import { createTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../helpers/app.ts'
 import { adminGet, adminPost, closeTestApp, eventually, get, preferredBackend, request, warmedUrls, type Answer } from '../helpers/integration.ts'
 
-interface RunSummary {
-  runId: string
-  trigger: string
-  groups: string[]
-  status: string
-  keys: number
-  warmed: number
-  failed: number
-  durationMs: number
-  errors: unknown[]
-  alreadyRunning?: boolean
-}
+/** What the admin API answers for a run: the runner's summary (or a history row, possibly still running), plus whether the request joined it. */
+type RunSummary = Omit<WarmupSummary, 'status'> & { status: WarmupRunStatus; alreadyRunning?: boolean }
 
 export function adminApiSuite(setup: { scheduler: 'local' | 'bullmq'; redis: boolean }): void {
   describe(`admin API [${preferredBackend}, ${setup.scheduler}]`, () => {

@@ -7,20 +7,11 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { createTestApp, type TestApp } from '../helpers/app.ts'
+import type { WarmupRunRecord } from '../../src/warmup/summary.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts'
 import { adminGet, adminPost, preferredBackend } from '../helpers/integration.ts'
 
-interface RunRecord {
-  runId: string
-  trigger: string
-  groups: string[]
-  status: string
-  keys: number
-  warmed: number
-  failed: number
-  startedAt: string
-  finishedAt: string | null
-}
+type RunRecord = WarmupRunRecord
 
 describe(`warmup run history across a restart [${preferredBackend}]`, () => {
   let pgliteDir: string | undefined

@@ -5,18 +5,11 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { urlForKey, warmListQueries } from '../helpers/integration.ts'
+import type { WarmupSummary } from '../../src/warmup/summary.ts'
 import { cliTarget, describeResult, runCli, type CliResult, type CliTarget } from './cli-process.ts'
 import { testDatabaseUrl } from '../helpers/env.ts'
 
-interface Summary {
-  runId: string
-  trigger: string
-  groups: string[]
-  status: string
-  keys: number
-  warmed: number
-  failed: number
-}
+type Summary = WarmupSummary
 
 const parse = <T>(result: CliResult): T => {
   assert.equal(result.code, 0, describeResult(result))
