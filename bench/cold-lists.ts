@@ -25,19 +25,19 @@ export interface ColdListResult {
   explain: { url: string; plan: string }[]
 }
 
-export function toQuery(spec: ListSpec): ListQuery {
+function toQuery(spec: ListSpec): ListQuery {
   const filters: ListQuery['filters'] = {}
   for (const [field, code] of spec.filters) filters[field] = [code]
   return { level: spec.level, page: spec.page, pageSize: DEFAULT_PAGE_SIZE, filters }
 }
 
 /** Distinct list queries in a seeded random order: the same sample for every phase that times cold lists. */
-export async function coldSample(db: Database, seed: number, size: number): Promise<ListSpec[]> {
+async function coldSample(db: Database, seed: number, size: number): Promise<ListSpec[]> {
   return shuffled(await enumerateListSpecs(db), seededRandom(seed + 1)).slice(0, size)
 }
 
 /** A Database that remembers the last statement, so the repository's own SQL can be EXPLAINed. */
-export function recording(db: Database): { db: Database; last: () => { sql: string; params: readonly unknown[] } | undefined } {
+function recording(db: Database): { db: Database; last: () => { sql: string; params: readonly unknown[] } | undefined } {
   let last: { sql: string; params: readonly unknown[] } | undefined
   const proxy: Database = {
     kind: db.kind,
@@ -53,7 +53,7 @@ export function recording(db: Database): { db: Database; last: () => { sql: stri
   return { db: proxy, last: () => last }
 }
 
-export async function explain(db: Queryable, statement: { sql: string; params: readonly unknown[] }): Promise<string> {
+async function explain(db: Queryable, statement: { sql: string; params: readonly unknown[] }): Promise<string> {
   const rows = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${statement.sql}`, statement.params)
   return rows.map((row) => row['QUERY PLAN']).join('\n')
 }

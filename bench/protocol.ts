@@ -1,7 +1,7 @@
 // Messages between the bench (parent) and a server child over the fork IPC channel.
 // Each server runs in its own process so the load generator never shares its event loop.
 
-export type ServerMode = 'ceiling' | 'app' | 'stubbed' | 'stubbed-after-read' | 'naive' | 'nocache'
+export type ServerMode = 'ceiling' | 'app' | 'stubbed' | 'naive' | 'nocache'
 
 export interface Payload {
   body: string

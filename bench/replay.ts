@@ -1,4 +1,4 @@
-// The cache-effectiveness replay: after one default warmup (runner.run all), replay a seeded
+// The cache-effectiveness replay: after one default warmup (the daily job's groups), replay a seeded
 // Zipf-distributed sequence of requests over every valid query of the data (query-space.ts)
 // and count what the cache answered. It drives the real app in-process with app.inject,
 // a bounded number in flight: what is measured is which requests hit and what reached the
@@ -15,7 +15,7 @@ import { buildServer } from '../src/server.ts'
 import { DEFAULT_PAGE_SIZE, type ListQuery } from '../src/schools/model.ts'
 import type { ListRequest } from '../src/schools/reads.ts'
 import { enumerateRequests, type ReplayRequest } from './query-space.ts'
-import { openBenchRuntime, timeWarmup, type WarmupTiming } from './warmup-timing.ts'
+import { DAILY_WARMUP_GROUPS, openBenchRuntime, timeWarmup, type WarmupTiming } from './warmup-timing.ts'
 import { seededRandom, shuffled, zipfSampler } from './zipf.ts'
 
 export interface GroupFigures {
@@ -92,7 +92,7 @@ function popularityOrder(lists: ReplayRequest[], details: ReplayRequest[], meta:
 }
 
 async function warmSetKeys(runtime: Runtime): Promise<Set<string>> {
-  const targets = runtime.registry.targetsFor(runtime.registry.resolveGroups(['all']))
+  const targets = runtime.registry.targetsFor(runtime.registry.resolveGroups(DAILY_WARMUP_GROUPS))
   const keys = new Set<string>()
   for (const target of targets) for (const { key } of await target.keys()) keys.add(key)
   return keys
@@ -105,8 +105,8 @@ export async function runReplay(env: BenchEnvironment, schema: string, redisPref
   const app = await buildServer(runtime, ADMIN_TOKEN)
   await app.ready()
   try {
-    const defaultWarmup = await timeWarmup(runtime, ['all'])
-    log(`  default warmup (all): ${defaultWarmup.keys} keys in ${defaultWarmup.durationMs} ms`)
+    const defaultWarmup = await timeWarmup(runtime, DAILY_WARMUP_GROUPS)
+    log(`  default warmup (${DAILY_WARMUP_GROUPS.join('+')}): ${defaultWarmup.keys} keys in ${defaultWarmup.durationMs} ms`)
     const warmKeys = await warmSetKeys(runtime)
 
     const { lists, details, meta } = await enumerateRequests(runtime.db)
@@ -173,9 +173,8 @@ export async function runReplay(env: BenchEnvironment, schema: string, redisPref
     }
     const total = sequence.length
     const extraWarmSets: [string, (group: string) => boolean][] = [
-      ['current + details (the opt-in group)', (group) => group === 'detail'],
-      ['current + details + every 1-filter page 1', (group) => group === 'detail' || group === 'list, 1 filter, page 1'],
-      ['current + details + every list page 1', (group) => group === 'detail' || group.endsWith('page 1')],
+      ['current + every list page 1', (group) => group.endsWith('page 1')],
+      ['current + every list page 1-5 (WARM_LIST_PAGES=5)', (group) => group.startsWith('list')],
       ['the whole query space', () => true],
     ]
     const whatIf = extraWarmSets.map(([warmSet, covers]) => {
@@ -184,7 +183,7 @@ export async function runReplay(env: BenchEnvironment, schema: string, redisPref
       const keyCount = new Set([...warmKeys, ...ranked.flatMap((request, rank) => (covers(request.group) ? [cacheKeys[rank]!] : []))]).size
       return { warmSet, keys: keyCount, hitRatio: (hits + stale + avoided) / total, queriesPer1000: ((misses - avoided) / total) * 1000 }
     })
-    whatIf.unshift({ warmSet: 'current (runner.run all)', keys: warmKeys.size, hitRatio: (hits + stale) / total, queriesPer1000: (misses / total) * 1000 })
+    whatIf.unshift({ warmSet: `current (${DAILY_WARMUP_GROUPS.join(' + ')})`, keys: warmKeys.size, hitRatio: (hits + stale) / total, queriesPer1000: (misses / total) * 1000 })
 
     log(`  replayed ${total} requests in ${(elapsedMs / 1000).toFixed(1)} s`)
 

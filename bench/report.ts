@@ -3,7 +3,6 @@
 import type { BenchOptions } from './options.ts'
 import type { ColdListResult } from './cold-lists.ts'
 import type { StepCost } from './hot-path.ts'
-import type { ListQueryProposal } from './list-query-proposal.ts'
 import type { MachineInfo } from './machine.ts'
 import type { ReplayResult } from './replay.ts'
 import { median } from './stats.ts'
@@ -14,7 +13,6 @@ export interface DatasetResults {
   label: string
   rows: number
   hotPath?: StepCost[]
-  listQueryProposal?: ListQueryProposal
   throughput?: ThroughputResult
   coldLists?: ColdListResult
   warmups?: { first: WarmupTiming; second: WarmupTiming; byGroup: WarmupTiming[] }
@@ -109,8 +107,8 @@ function warmupTable(warmups: NonNullable<DatasetResults['warmups']>): string[] 
   return [
     '| warmup | keys | failed | ms |',
     '|---|---:|---:|---:|',
-    `| all (default), first in a fresh process | ${warmups.first.keys} | ${warmups.first.failed} | ${thousands(warmups.first.durationMs)} |`,
-    `| all (default), again | ${warmups.second.keys} | ${warmups.second.failed} | ${thousands(warmups.second.durationMs)} |`,
+    `| ${warmups.first.groups} (default), first in a fresh process | ${warmups.first.keys} | ${warmups.first.failed} | ${thousands(warmups.first.durationMs)} |`,
+    `| ${warmups.second.groups} (default), again | ${warmups.second.keys} | ${warmups.second.failed} | ${thousands(warmups.second.durationMs)} |`,
     ...warmups.byGroup.map((timing) => `| ${timing.groups} | ${timing.keys} | ${timing.failed} | ${thousands(timing.durationMs)} |`),
   ]
 }
@@ -123,19 +121,6 @@ function coldTable(cold: ColdListResult): string[] {
     '|---|---:|---:|---:|',
     `| HTTP round trip (query, serialise, store, send) | ${fixed(cold.httpP50Ms)} | ${fixed(cold.httpP99Ms)} | |`,
     `| SQL alone (SchoolRepository.list) | ${fixed(cold.sqlP50Ms)} | ${fixed(cold.sqlP99Ms)} | ${fixed(cold.sqlMaxMs)} |`,
-  ]
-}
-
-function proposalTable(proposal: ListQueryProposal): string[] {
-  const row = (label: string, timing: ListQueryProposal['current']): string => `| ${label} | ${fixed(timing.p50Ms)} | ${fixed(timing.p99Ms)} | ${fixed(timing.maxMs)} |`
-  return [
-    `SchoolRepository.list as it is against the proposed shape (bench/list-query-proposal.ts: page by index order, join the page's rows back, count apart), same ${proposal.samples} cold queries, SQL only; results identical for every query: ${proposal.identical ? 'yes' : `NO (${proposal.mismatches.join(', ')})`}.`,
-    '',
-    '| list query | p50 ms | p99 ms | max ms |',
-    '|---|---:|---:|---:|',
-    row('current (CTE of every matching row, read twice)', proposal.current),
-    row('proposed', proposal.proposed),
-    row('proposed + covering count index', proposal.proposedWithCountIndex),
   ]
 }
 
@@ -188,10 +173,8 @@ export function renderMarkdown(results: BenchResults): string {
     if (scaled.throughput) lines.push('', ...throughputTable(scaled.throughput, options))
     if (scaled.coldLists) lines.push('', ...coldTable(scaled.coldLists))
     if (scaled.warmups) lines.push('', ...warmupTable(scaled.warmups))
-    if (scaled.listQueryProposal) lines.push('', ...proposalTable(scaled.listQueryProposal))
   }
-  if (results.real.listQueryProposal) lines.push('', '## Proposed list query, bundled data', '', ...proposalTable(results.real.listQueryProposal))
-  const plans = [results.real, ...(scaled ? [scaled] : [])].flatMap((dataset) => [...(dataset.coldLists?.explain ?? []), ...(dataset.listQueryProposal?.explain ?? [])].map((plan) => ({ ...plan, label: dataset.label })))
+  const plans = [results.real, ...(scaled ? [scaled] : [])].flatMap((dataset) => (dataset.coldLists?.explain ?? []).map((plan) => ({ ...plan, label: dataset.label })))
   if (plans.length > 0) {
     lines.push('', '## Query plans')
     for (const plan of plans) lines.push('', `EXPLAIN ANALYZE, ${plan.label}, \`${plan.url}\`:`, '', '```', plan.plan, '```')

@@ -7,10 +7,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { coldSample, measureColdLists } from './cold-lists.ts'
+import { measureColdLists } from './cold-lists.ts'
 import { BenchEnvironment } from './environment.ts'
 import { measureHotPath } from './hot-path.ts'
-import { measureListQueryProposal, type ListQueryProposal } from './list-query-proposal.ts'
 import { describeMachine } from './machine.ts'
 import { parseBenchOptions } from './options.ts'
 import { evaluateTargets, renderMarkdown, type BenchResults, type DatasetResults } from './report.ts'
@@ -28,17 +27,6 @@ function log(line: string): void {
 
 function stamp(date: Date): string {
   return date.toISOString().replace(/:\d\d\.\d+Z$/, 'Z').replace(':', '')
-}
-
-async function proposeListQuery(env: BenchEnvironment, schema: string): Promise<ListQueryProposal | undefined> {
-  const db = await env.openDatabase(schema, 600_000)
-  try {
-    const proposal = await measureListQueryProposal(db, await coldSample(db, env.options.seed, env.options.coldSamples))
-    if (!proposal) log('  could not derive the proposed statement from the repository SQL (it changed shape); skipped')
-    return proposal
-  } finally {
-    await db.close()
-  }
 }
 
 async function main(): Promise<number> {
@@ -67,7 +55,7 @@ async function main(): Promise<number> {
     if (!options.skipThroughput) {
       log('throughput, bundled data')
       const profileDir = options.profile ? path.join(RESULTS_DIR, 'profiles', stamp(started)) : undefined
-      real.throughput = await measureThroughput(env, realSchema, env.redisPrefix('real'), ['ceiling', 'stubbed', 'stubbedAfterRead', 'l1', 'redis', 'naive', 'nocache'], log, profileDir)
+      real.throughput = await measureThroughput(env, realSchema, env.redisPrefix('real'), ['ceiling', 'stubbed', 'l1', 'redis', 'naive', 'nocache'], log, profileDir)
       if (profileDir) for (const file of summariseProfileDirs(profileDir)) log(`  profile summary: ${path.relative(process.cwd(), file)}`)
     }
     log('read path, in-process')
@@ -81,9 +69,6 @@ async function main(): Promise<number> {
     }
     log('warmups, bundled data')
     real.warmups = await measureWarmups(env, realSchema, env.redisPrefix('warm'), true)
-    // Last on this schema: it adds the proposed index.
-    log('proposed list query, bundled data')
-    real.listQueryProposal = await proposeListQuery(env, realSchema)
 
     if (options.scale > 1) {
       const schema = env.schema(`x${options.scale}`)
@@ -96,8 +81,6 @@ async function main(): Promise<number> {
       scaled.coldLists = await measureColdLists(env, schema, env.redisPrefix(`x${options.scale}_cold`))
       log(`warmups, x${options.scale}`)
       scaled.warmups = await measureWarmups(env, schema, env.redisPrefix(`x${options.scale}_warm`), false)
-      log(`proposed list query, x${options.scale}`)
-      scaled.listQueryProposal = await proposeListQuery(env, schema)
     }
   } finally {
     if (options.keep) log(`--keep: leaving schemas and Redis keys ${env.id}* in place`)

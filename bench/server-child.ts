@@ -20,7 +20,7 @@ import { ADMIN_TOKEN } from './environment.ts'
 import { buildCeilingServer, buildNaiveCacheServer, buildNoCacheServer } from './baseline-servers.ts'
 import type { ChildMessage, ParentMessage, Payload, ServerMode } from './protocol.ts'
 
-const MODES: readonly ServerMode[] = ['ceiling', 'app', 'stubbed', 'stubbed-after-read', 'naive', 'nocache']
+const MODES: readonly ServerMode[] = ['ceiling', 'app', 'stubbed', 'naive', 'nocache']
 
 interface Started {
   port: number
@@ -74,7 +74,7 @@ async function startApp(): Promise<Started> {
  * the fixed page, so its cost minus the ceiling's is the HTTP and framework work of the app, and
  * the L1 mode's cost minus this one is the read path (reads.list: cache lookup and bookkeeping).
  */
-async function startStubbedApp(payload: Payload, afterOneCacheRead: boolean): Promise<Started> {
+async function startStubbedApp(payload: Payload): Promise<Started> {
   const config = loadConfig()
   const runtime = await openRuntime({ config, logger: createLogger(config), schedule: false })
   const page: CachedBody = { body: payload.body, etag: payload.etag, state: 'hit' }
@@ -84,10 +84,6 @@ async function startStubbedApp(payload: Payload, afterOneCacheRead: boolean): Pr
     }
   }
   const reads = new FixedPageReads(runtime.repository, runtime.cache, runtime.reads.policies)
-  // One cache read at start, as the real app's warmup does: ResponseCache's AsyncLocalStorage is
-  // then enabled, and Node 20 runs its async-hook on every promise and async resource created
-  // afterwards, cache read or not. The difference with the plain stub is that cost.
-  if (afterOneCacheRead) await runtime.cache.getOrLoad('bench:one-read', runtime.reads.policies.stats, () => Promise.resolve(1))
   const app = await buildServer({ ...runtime, reads }, ADMIN_TOKEN)
   return {
     port: await listenPort(app),
@@ -120,9 +116,7 @@ async function start(mode: ServerMode): Promise<Started> {
     case 'app':
       return startApp()
     case 'stubbed':
-      return startStubbedApp(await nextPayload(), false)
-    case 'stubbed-after-read':
-      return startStubbedApp(await nextPayload(), true)
+      return startStubbedApp(await nextPayload())
     case 'ceiling': {
       const app = buildCeilingServer(await nextPayload())
       return { port: await listenPort(app), queries: () => undefined, close: () => app.close() }

@@ -5,6 +5,7 @@
 // sites are blanked. Coded values (districts, nets, categories...) are kept, so every filter
 // and every warm target of the real data exists here too, N times larger.
 import type { Database, Queryable } from '../src/db/database.ts'
+import { refreshFacets } from '../src/schools/facets.ts'
 
 const SCHOOL_OVERRIDES: Record<string, string> = {
   school_no: `'9' || lpad(c::text, 3, '0') || lpad(m.row_index::text, 4, '0') || '0000'`,
@@ -62,6 +63,8 @@ export async function generateSyntheticSchools(db: Database, realSchema: string,
     await tx.query(`INSERT INTO school_profiles (${profileColumns.join(', ')})
       SELECT ${selectList(profileColumns, 'p', PROFILE_OVERRIDES)}
       FROM ${realSchema}.school_profiles p JOIN synthetic_map m USING (school_no) CROSS JOIN ${copies}`)
+    // Filter options, stats and list totals read the precomputed counts: every writer of schools refreshes them.
+    await refreshFacets(tx)
   })
   await db.query('ANALYZE')
   const [row] = await db.query<{ count: number }>('SELECT count(*)::int AS count FROM schools')

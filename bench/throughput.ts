@@ -11,12 +11,11 @@ import type { Payload } from './protocol.ts'
 import { ServerProcess } from './server-process.ts'
 import { median } from './stats.ts'
 
-export type ModeKey = 'ceiling' | 'stubbed' | 'stubbedAfterRead' | 'l1' | 'redis' | 'naive' | 'nocache'
+export type ModeKey = 'ceiling' | 'stubbed' | 'l1' | 'redis' | 'naive' | 'nocache'
 
 export const MODE_TITLES: Record<ModeKey, string> = {
   ceiling: '1. ceiling (bare Fastify, same bytes)',
   stubbed: '(diagnostic) the app, its cache read stubbed',
-  stubbedAfterRead: '(diagnostic) the same after one real cache read at start',
   l1: '2. app, warm, L1 hit',
   redis: '3. app, warm, Redis only (CACHE_L1=false)',
   naive: '4. naive cache-aside (ioredis + JSON.parse/stringify)',
@@ -104,7 +103,6 @@ async function startServers(env: BenchEnvironment, schema: string, prefix: strin
     }
     add('ceiling', () => ServerProcess.start({ mode: 'ceiling', label: MODE_TITLES.ceiling, env: {}, payload }))
     add('stubbed', () => ServerProcess.start({ mode: 'stubbed', label: MODE_TITLES.stubbed, env: env.serverEnv(schema, prefix), payload }))
-    add('stubbedAfterRead', () => ServerProcess.start({ mode: 'stubbed-after-read', label: MODE_TITLES.stubbedAfterRead, env: env.serverEnv(schema, prefix), payload }))
     add('redis', () => ServerProcess.start({ mode: 'app', label: MODE_TITLES.redis, env: env.serverEnv(schema, prefix, { CACHE_L1: 'false' }) }))
     add('naive', () => ServerProcess.start({ mode: 'naive', label: MODE_TITLES.naive, env: env.serverEnv(schema, prefix) }))
     add('nocache', () => ServerProcess.start({ mode: 'nocache', label: MODE_TITLES.nocache, env: env.serverEnv(schema, prefix) }))

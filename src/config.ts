@@ -59,6 +59,13 @@ export interface Config {
   warmupOnBoot: boolean
   warmupConcurrency: number
   /**
+   * The list pages warmed besides config/warm-targets.json: every combination of up to this many
+   * filters (one code each) that has schools, derived from the data at each run. 0 turns it off.
+   */
+  warmListMaxFilters: number
+  /** Pages of each derived combination to warm (1 = page 1 only). */
+  warmListPages: number
+  /**
    * BullMQ: how long a running warmup's lock lives without renewal. An instance that dies mid-run
    * has its job picked up by another instance about this long (plus one stalled check) later.
    */
@@ -81,9 +88,10 @@ export interface Config {
 
 type Env = Record<string, string | undefined>
 
+/** The daily jobs warm everything: 'all' and the opt-in details (every school's page). */
 export const DEFAULT_SCHEDULE: ScheduleJob[] = [
-  { name: 'daily-all-0300', cron: '0 3 * * *', groups: ['all'] },
-  { name: 'daily-all-0800', cron: '0 8 * * *', groups: ['all'] },
+  { name: 'daily-all-0300', cron: '0 3 * * *', groups: ['all', 'details'] },
+  { name: 'daily-all-0800', cron: '0 8 * * *', groups: ['all', 'details'] },
   { name: 'noon-lists', cron: '0 12 * * *', groups: ['primary', 'secondary'] },
   { name: 'stats-filters-2h', cron: '0 */2 * * *', groups: ['stats', 'filters'] },
 ]
@@ -204,6 +212,8 @@ export function loadConfig(env: Env = process.env): Config {
     schedule: schedule(env),
     warmupOnBoot: boolean(env, 'WARMUP_ON_BOOT', true),
     warmupConcurrency: integer(env, 'WARMUP_CONCURRENCY', 4, 1, 64),
+    warmListMaxFilters: integer(env, 'WARM_LIST_MAX_FILTERS', 2, 0, 3),
+    warmListPages: integer(env, 'WARM_LIST_PAGES', 1, 1, 10),
     // BullMQ's own defaults; the scale tests shorten them to see a dead instance's job move on quickly.
     schedulerLockDurationMs: integer(env, 'SCHEDULER_LOCK_DURATION_MS', 30_000, 1000, 3_600_000),
     schedulerStalledIntervalMs: integer(env, 'SCHEDULER_STALLED_INTERVAL_MS', 30_000, 500, 3_600_000),

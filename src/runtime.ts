@@ -101,8 +101,11 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const reads = new SchoolReads(repository, cache, schoolPolicies(config.cache))
 
   const registry = new WarmTargetRegistry()
-  registerSchoolWarmTargets(registry, reads, repository, loadWarmListConfig(), (level, name, reason) =>
-    logger.info({ schoolLevel: level, target: name, reason }, `warmup skips ${level} query '${name}': ${reason}`))
+  registerSchoolWarmTargets(registry, reads, repository, {
+    lists: loadWarmListConfig(),
+    derivedLists: { maxFilters: config.warmListMaxFilters, pages: config.warmListPages },
+    onSkipped: (level, name, reason) => logger.info({ schoolLevel: level, target: name, reason }, `warmup skips ${level} query '${name}': ${reason}`),
+  })
   const history = new WarmupHistory(db)
   if (role !== 'cli') await history.markInterrupted(instanceId)
   const finishedRuns = new Map<string, WarmupSummary>()

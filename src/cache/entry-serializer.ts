@@ -9,6 +9,21 @@
 import type { CacheSerializer } from 'bentocache/types'
 import type { CacheEntry } from './cache-entry.ts'
 
+/**
+ * An entry as read back from L1 or Redis. It carries its logical expiry, so a reader can tell
+ * a fresh value from one served within its grace without asking bentocache (see
+ * ResponseCache.getOrLoad).
+ */
+export interface StoredEntry extends CacheEntry {
+  readonly logicalExpiration: number
+}
+
+/** True for an entry read back from a store whose logical expiry has passed. */
+export function isStoredEntryExpired(entry: CacheEntry, now: number = Date.now()): boolean {
+  const { logicalExpiration } = entry as Partial<StoredEntry>
+  return logicalExpiration !== undefined && now >= logicalExpiration
+}
+
 /** The envelope bentocache hands to a serialiser. */
 interface StoredItem {
   value: unknown
@@ -36,6 +51,7 @@ function isCacheEntry(value: unknown): value is CacheEntry {
 export const entrySerializer: CacheSerializer = {
   serialize(item: StoredItem): string {
     if (!isCacheEntry(item.value)) return OTHER + JSON.stringify(item)
+    // Only the fields below are written: a StoredEntry's own logicalExpiration is the item's.
     const header: EntryHeader = {
       createdAt: item.createdAt,
       logicalExpiration: item.logicalExpiration,
@@ -48,10 +64,15 @@ export const entrySerializer: CacheSerializer = {
 
   deserialize(stored: string): StoredItem {
     if (stored.startsWith(OTHER)) return JSON.parse(stored.slice(1)) as StoredItem
-    if (!stored.startsWith(ENTRY)) return JSON.parse(stored) as StoredItem // written by bentocache's default serialiser
+    if (!stored.startsWith(ENTRY)) {
+      // Written by bentocache's default serialiser (an entry stored before this format).
+      const item = JSON.parse(stored) as StoredItem
+      if (isCacheEntry(item.value)) item.value = { ...item.value, logicalExpiration: item.logicalExpiration }
+      return item
+    }
     const newline = stored.indexOf('\n')
     const { etag, storedAt, ...envelope } = JSON.parse(stored.slice(1, newline)) as EntryHeader
-    const value: CacheEntry = { body: stored.slice(newline + 1), etag, storedAt }
+    const value: StoredEntry = { body: stored.slice(newline + 1), etag, storedAt, logicalExpiration: envelope.logicalExpiration }
     return { ...envelope, value }
   },
 }

@@ -29,11 +29,22 @@ export async function migrate(db: Database): Promise<string[]> {
 }
 
 function splitStatements(sql: string): string[] {
-  return sql
+  const pieces = sql
     .split('\n')
     .filter((line) => !line.trimStart().startsWith('--'))
     .join('\n')
     .split(/;\s*$/m)
-    .map((statement) => statement.trim())
-    .filter(Boolean)
+  // A function body ($$ ... $$) holds statements of its own: a piece that leaves a $$ open is
+  // joined with the next ones until it closes.
+  const statements: string[] = []
+  let open = ''
+  for (const piece of pieces) {
+    open = open ? `${open};\n${piece}` : piece
+    if ((open.match(/\$\$/g) ?? []).length % 2 === 0) {
+      statements.push(open.trim())
+      open = ''
+    }
+  }
+  if (open.trim()) statements.push(open.trim())
+  return statements.filter(Boolean)
 }

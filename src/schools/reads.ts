@@ -6,7 +6,7 @@ import { canonicalKey } from '../cache/keys.ts'
 import { InvalidParameterError, NotFoundError } from '../errors.ts'
 import type { CachedBody } from '../http/cached-reply.ts'
 import { DEFAULT_PAGE_SIZE, FILTER_FIELDS, type FilterOptions, type Level, type ListQuery } from './model.ts'
-import type { SchoolRepository } from './repository.ts'
+import type { SchoolDetail, SchoolRepository } from './repository.ts'
 import { searchText } from './codes.ts'
 
 export interface SchoolPolicies {
@@ -129,12 +129,13 @@ export class SchoolReads {
     return this.read(this.detailKey(schoolNo), this.policies.detail, () => this.loadDetail(schoolNo))
   }
 
-  warmDetail(schoolNo: string): Promise<void> {
-    return this.cache.refresh(this.detailKey(schoolNo), this.policies.detail, () => this.loadDetail(schoolNo)).then(() => undefined)
+  /** `load` lets a warmup hand in the detail from a batch it loaded (see warm-targets.ts). */
+  warmDetail(schoolNo: string, load: () => Promise<SchoolDetail | null | undefined> = () => this.repository.detail(schoolNo)): Promise<void> {
+    return this.cache.refresh(this.detailKey(schoolNo), this.policies.detail, () => this.loadDetail(schoolNo, load)).then(() => undefined)
   }
 
-  private async loadDetail(schoolNo: string): Promise<unknown> {
-    const detail = await this.repository.detail(schoolNo)
+  private async loadDetail(schoolNo: string, load: () => Promise<SchoolDetail | null | undefined> = () => this.repository.detail(schoolNo)): Promise<unknown> {
+    const detail = await load()
     if (!detail) throw new NotFoundError('School', schoolNo)
     return detail
   }

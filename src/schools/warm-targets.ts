@@ -1,11 +1,14 @@
-// What the school API keeps warm: the list queries in config/warm-targets.json, the filter
-// options and stats, and (opt-in) every school's detail. Each key is warmed through the same
-// SchoolReads method a request uses, so a warmed key is exactly the key a request reads.
+// What the school API keeps warm, per level: the list queries in config/warm-targets.json and
+// every filter combination the data has (derived at each run, see DerivedListSettings), the
+// filter options, the stats, and (the 'details' group) every school's detail. Each key is warmed
+// through the same SchoolReads method a request uses, so a warmed key is exactly the key a
+// request reads.
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { PROJECT_ROOT } from '../config.ts'
-import type { WarmKey, WarmTarget, WarmTargetRegistry } from '../warmup/targets.ts'
-import { DEFAULT_PAGE_SIZE, FILTER_FIELDS, LEVELS, type Level, type ListQuery } from './model.ts'
+import { loadInBatches } from '../warmup/batches.ts'
+import type { WarmKey, WarmTargetRegistry } from '../warmup/targets.ts'
+import { DEFAULT_PAGE_SIZE, FILTER_FIELDS, LEVELS, type FilterOptions, type Level, type ListQuery } from './model.ts'
 import type { SchoolRepository } from './repository.ts'
 import type { ListRequest, SchoolReads } from './reads.ts'
 
@@ -16,8 +19,31 @@ export const SCHOOL_WARM_GROUPS = [
   { name: 'secondary' },
   { name: 'filters' },
   { name: 'stats' },
+  // Opt-in: 'all' is what the midday and boot warmups refresh; the daily jobs name 'details' too
+  // (config.ts DEFAULT_SCHEDULE).
   { name: 'details', optIn: true },
 ]
+
+/** Details loaded per query when warming them (a detail is a few kB of JSON). */
+const DETAIL_BATCH = 100
+
+/**
+ * The list pages derived from the data: page 1..`pages` of every combination of up to
+ * `maxFilters` filters, one code each, that matches at least one school. With the bundled data
+ * and the defaults (2 filters, page 1) that is about 1,400 pages: what a visitor reaches by
+ * picking from the filter menus. `npm run bench` replays a Zipf mix over that space.
+ */
+export interface DerivedListSettings {
+  maxFilters: number
+  pages: number
+}
+
+export interface SchoolWarmOptions {
+  lists: WarmListConfig
+  derivedLists: DerivedListSettings
+  /** A configured query that cannot run on the loaded data (an unknown code) is skipped and reported here. */
+  onSkipped?: (level: Level, name: string, reason: string) => void
+}
 
 export interface WarmListEntry {
   name: string
@@ -55,33 +81,22 @@ function toRequest(entry: WarmListEntry): ListRequest {
   return request
 }
 
-export function registerSchoolWarmTargets(registry: WarmTargetRegistry, reads: SchoolReads, repository: SchoolRepository, lists: WarmListConfig, onSkipped?: (level: Level, name: string, reason: string) => void): void {
+export function registerSchoolWarmTargets(registry: WarmTargetRegistry, reads: SchoolReads, repository: SchoolRepository, options: SchoolWarmOptions): void {
   for (const group of SCHOOL_WARM_GROUPS) registry.defineGroup(group)
 
   for (const level of LEVELS) {
-    const target: WarmTarget = {
+    registry.register({
       name: `${level}-lists`,
       group: level,
       keys: async () => {
-        const keys: WarmKey[] = []
         // Read the codes from the database, not the cache: this may run right after an import.
-        const options = await repository.filterOptions(level)
-        for (const entry of lists[level]) {
-          const query: ListQuery = reads.parseListRequest(level, toRequest(entry))
-          try {
-            // A configured query whose codes the data does not have (banding before an
-            // overlay is imported) is skipped, not failed: there is nothing to warm.
-            reads.assertKnownCodesIn(query, options)
-          } catch (error) {
-            onSkipped?.(level, entry.name, (error as Error).message)
-            continue
-          }
-          keys.push({ key: reads.listKey(query), warm: () => reads.warmList(query) })
-        }
-        return keys
+        const filterOptions = await repository.filterOptions(level)
+        const queries = configuredQueries(reads, level, options.lists[level], filterOptions, options.onSkipped)
+        queries.push(...(await derivedQueries(reads, repository, level, options.derivedLists)))
+        // A derived query the configuration also lists is warmed once (the runner drops repeated keys).
+        return queries.map((query): WarmKey => ({ key: reads.listKey(query), warm: () => reads.warmList(query) }))
       },
-    }
-    registry.register(target)
+    })
   }
 
   registry.register({
@@ -97,6 +112,39 @@ export function registerSchoolWarmTargets(registry: WarmTargetRegistry, reads: S
   registry.register({
     name: 'school-details',
     group: 'details',
-    keys: async () => (await repository.allSchoolNos()).map((schoolNo) => ({ key: reads.detailKey(schoolNo), warm: () => reads.warmDetail(schoolNo) })),
+    keys: async () => {
+      const schoolNos = await repository.allSchoolNos()
+      const loads = loadInBatches(schoolNos, DETAIL_BATCH, (batch) => repository.details(batch))
+      return schoolNos.map((schoolNo, index): WarmKey => ({ key: reads.detailKey(schoolNo), warm: () => reads.warmDetail(schoolNo, loads[index]) }))
+    },
   })
+}
+
+function configuredQueries(reads: SchoolReads, level: Level, entries: WarmListEntry[], filterOptions: FilterOptions, onSkipped: SchoolWarmOptions['onSkipped']): ListQuery[] {
+  const queries: ListQuery[] = []
+  for (const entry of entries) {
+    const query = reads.parseListRequest(level, toRequest(entry))
+    try {
+      // A configured query whose codes the data does not have (banding before an overlay is
+      // imported) is skipped, not failed: there is nothing to warm.
+      reads.assertKnownCodesIn(query, filterOptions)
+    } catch (error) {
+      onSkipped?.(level, entry.name, (error as Error).message)
+      continue
+    }
+    queries.push(query)
+  }
+  return queries
+}
+
+async function derivedQueries(reads: SchoolReads, repository: SchoolRepository, level: Level, settings: DerivedListSettings): Promise<ListQuery[]> {
+  if (settings.maxFilters < 1) return []
+  const queries: ListQuery[] = []
+  for (const { filters, total } of await repository.filterCombinations(level, settings.maxFilters)) {
+    const lastPage = Math.max(1, Math.ceil(total / DEFAULT_PAGE_SIZE))
+    for (let page = 1; page <= Math.min(settings.pages, lastPage); page += 1) {
+      queries.push(reads.parseListRequest(level, { page, pageSize: DEFAULT_PAGE_SIZE, ...filters }))
+    }
+  }
+  return queries
 }

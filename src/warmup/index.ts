@@ -11,5 +11,6 @@ export {
   DEFAULT_TIME_ZONE, nextRunOf, validateJobs, validateTimeZone,
   type LastTick, type ScheduleJob, type ScheduledJobStatus, type SchedulerBackendName, type SchedulerCommonOptions, type SchedulerStatus, type SchedulerTick, type TickHandler, type WarmupScheduler,
 } from './scheduler.ts'
+export { loadInBatches } from './batches.ts'
 export { LocalScheduler, type LocalSchedulerOptions } from './local-scheduler.ts'
 export { BullmqScheduler, WarmupRunFailedError, type BullmqSchedulerOptions, type EnqueuedWarmup, type WarmupJobData, type WarmupJobResult } from './bullmq-scheduler.ts'

@@ -69,7 +69,9 @@ export interface CliTarget {
 export async function cliTarget(options: { redis?: boolean } = {}): Promise<CliTarget> {
   const redis = (options.redis ?? true) && testRedisUrl !== undefined
   const prefix = uniqueName('cli')
-  const redisEnv: Record<string, string> = redis ? { REDIS_URL: testRedisUrl!, REDIS_PREFIX: prefix } : { SCHEDULER: 'local' }
+  // WARM_LIST_MAX_FILTERS=0: the warm groups are config/warm-targets.json's lists alone, so the
+  // tests can count them (the derived lists have test/integration/warm-derived-lists.test.ts).
+  const targetEnv: Record<string, string> = { WARM_LIST_MAX_FILTERS: '0', ...(redis ? { REDIS_URL: testRedisUrl!, REDIS_PREFIX: prefix } : { SCHEDULER: 'local' }) }
   const cleanRedis = async (): Promise<void> => {
     if (!redis) return
     await obliterateQueue(testRedisUrl!, `${prefix}:bull`).catch(() => {})
@@ -82,7 +84,7 @@ export async function cliTarget(options: { redis?: boolean } = {}): Promise<CliT
     return {
       kind: 'postgres',
       redis,
-      env: { DATABASE_URL: testDatabaseUrl, DATABASE_SCHEMA: database.config.databaseSchema, ...redisEnv },
+      env: { DATABASE_URL: testDatabaseUrl, DATABASE_SCHEMA: database.config.databaseSchema, ...targetEnv },
       cleanup: async () => {
         await database.drop()
         await cleanRedis()
@@ -93,7 +95,7 @@ export async function cliTarget(options: { redis?: boolean } = {}): Promise<CliT
   return {
     kind: 'pglite',
     redis,
-    env: { PGLITE_DIR: dir, ...redisEnv },
+    env: { PGLITE_DIR: dir, ...targetEnv },
     cleanup: async () => {
       await rm(dir, { recursive: true, force: true })
       await cleanRedis()

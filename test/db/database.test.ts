@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { SchoolRepository } from '../../src/schools/repository.ts'
 import { describeEachDatabase } from '../helpers/database.ts'
 
 describeEachDatabase('database', (getDb) => {
@@ -26,5 +27,20 @@ describeEachDatabase('database', (getDb) => {
     const rows = await db.query<{ value: string }>('SELECT $1::text AS value', ["'; DROP TABLE schools; --"])
     assert.equal(rows[0]!.value, "'; DROP TABLE schools; --")
     assert.equal((await db.query('SELECT 1 FROM schools LIMIT 1')).length, 0)
+  })
+
+  test('migrations with function bodies apply, and an empty database has empty facets and lists', async () => {
+    const { db } = getDb()
+    const versions = (await db.query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY version')).map((row) => row.version)
+    assert.ok(versions.some((version) => version.startsWith('005_')), versions.join(', '))
+    await db.query('SELECT refresh_school_facets()')
+    assert.equal((await db.query('SELECT 1 FROM school_facets')).length, 0)
+    const repository = new SchoolRepository(db)
+    for (const filters of [{}, { district: ['sha-tin'] }, { district: ['sha-tin'], category: ['aided'] }]) {
+      const page = await repository.list({ level: 'primary', page: 1, pageSize: 20, filters })
+      assert.deepEqual(page, { items: [], page: 1, pageSize: 20, total: 0, totalPages: 0 })
+    }
+    assert.equal((await repository.filterOptions('primary')).total, 0)
+    assert.deepEqual((await repository.stats()).totals, { primary: 0, secondary: 0, all: 0 })
   })
 })

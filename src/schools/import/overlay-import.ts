@@ -2,6 +2,7 @@
 // it replaces what the table held, in one transaction, and reports which schools changed.
 import type { Database } from '../../db/database.ts'
 import { ImportFileError } from '../../errors.ts'
+import { refreshFacets } from '../facets.ts'
 import { deleteMissing, upsertRows } from './bulk.ts'
 import { parseApplicationWindows, parseBanding, resolveBanding } from './overlays.ts'
 import { readSourceFile, recordImport } from './schools-import.ts'
@@ -30,7 +31,11 @@ export async function importBanding(db: Database, file: string): Promise<Overlay
     ], rows)
     const deleted = await deleteMissing(tx, 'secondary_banding', 'school_no', rows.map((row) => row.schoolNo))
     const changedSchoolNos = [...result.inserted, ...result.updated, ...deleted].sort()
-    if (changedSchoolNos.length > 0) await recordImport(tx, 'banding', file, [sha256], rows.length, { changed: changedSchoolNos.length, unmatched: resolved.unmatched.length })
+    if (changedSchoolNos.length > 0) {
+      // Banding counts are filter options and list totals (school_facets).
+      await refreshFacets(tx)
+      await recordImport(tx, 'banding', file, [sha256], rows.length, { changed: changedSchoolNos.length, unmatched: resolved.unmatched.length })
+    }
     return changedSchoolNos
   })
   return { unchanged: changed.length === 0, entries: entries.length, schools: rows.length, unmatched: resolved.unmatched, changedSchoolNos: changed }

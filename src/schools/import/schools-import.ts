@@ -7,6 +7,7 @@ import path from 'node:path'
 import type { Database, Queryable } from '../../db/database.ts'
 import { ImportFileError } from '../../errors.ts'
 import { searchText } from '../codes.ts'
+import { refreshFacets } from '../facets.ts'
 import { deleteMissing, upsertRows, type Column } from './bulk.ts'
 import { decodeText } from './csv.ts'
 import { parseEdbSchools, type SchoolRecord } from './edb.ts'
@@ -72,6 +73,7 @@ export async function importSchools(db: Database, files: SchoolSourceFiles): Pro
     const changedSchoolNos = new Set([...schoolResult.inserted, ...schoolResult.updated, ...deletedSchools, ...profileResult.inserted, ...profileResult.updated, ...deletedProfiles])
     const anything = changedSchoolNos.size + netResult.inserted.length + netResult.updated.length + deletedNets.length
     if (anything > 0) {
+      await refreshFacets(tx)
       await recordImport(tx, 'schools', files.schools, [schoolsFile.sha256, netsFile.sha256, profilesFile.sha256], schools.length, {
         inserted: schoolResult.inserted.length,
         updated: schoolResult.updated.length,
