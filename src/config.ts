@@ -212,7 +212,7 @@ export function loadConfig(env: Env = process.env): Config {
     schedule: schedule(env),
     warmupOnBoot: boolean(env, 'WARMUP_ON_BOOT', true),
     warmupConcurrency: integer(env, 'WARMUP_CONCURRENCY', 4, 1, 64),
-    warmListMaxFilters: integer(env, 'WARM_LIST_MAX_FILTERS', 2, 0, 3),
+    warmListMaxFilters: integer(env, 'WARM_LIST_MAX_FILTERS', 2, 0, 2),
     warmListPages: integer(env, 'WARM_LIST_PAGES', 1, 1, 10),
     // BullMQ's own defaults; the scale tests shorten them to see a dead instance's job move on quickly.
     schedulerLockDurationMs: integer(env, 'SCHEDULER_LOCK_DURATION_MS', 30_000, 1000, 3_600_000),

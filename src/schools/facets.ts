@@ -2,7 +2,7 @@
 // instead of a GROUP BY over every row per call. The counts are refreshed by every writer of the
 // rows they derive from, in its own transaction, so a reader never sees rows and counts disagree.
 import type { Queryable } from '../db/database.ts'
-import { FILTER_FIELDS, type FilterOption, type FilterOptions, type Level } from './model.ts'
+import { FILTER_FIELDS, type FilterField, type FilterOption, type FilterOptions, type Level } from './model.ts'
 
 /**
  * Recomputes school_facets from schools, school_nets and secondary_banding. Call it inside the
@@ -60,4 +60,30 @@ export async function readStats(db: Queryable): Promise<SchoolStats> {
     applicationWindowsOpen: rows[0]?.open_now ?? 0,
     asOf: new Date(rows[0]?.as_of ?? Date.now()).toISOString(),
   }
+}
+
+export interface FilterCombination {
+  /** Field to one code, the shape of a list request's filters. */
+  filters: Partial<Record<FilterField, [string]>>
+  total: number
+}
+
+/**
+ * Every combination of one or two filters (one code each) that matches schools of `level`, with
+ * its count, read from the precomputed counts: what a visitor can reach from the filter menus,
+ * and never an empty page. Single filters first.
+ */
+export async function readFilterCombinations(db: Queryable, level: Level, maxFilters: number): Promise<FilterCombination[]> {
+  if (maxFilters < 1) return []
+  const fields: readonly string[] = FILTER_FIELDS[level]
+  const rows = await db.query<{ field_a: FilterField; code_a: string; field_b: FilterField | null; code_b: string | null; count: number }>(
+    `SELECT field AS field_a, code AS code_a, NULL AS field_b, NULL AS code_b, count, 1 AS size FROM school_facets WHERE level = $1 AND field = ANY($2::text[])
+     ${maxFilters >= 2 ? 'UNION ALL SELECT field_a, code_a, field_b, code_b, count, 2 FROM school_facet_pairs WHERE level = $1 AND field_a = ANY($2::text[]) AND field_b = ANY($2::text[])' : ''}
+     ORDER BY size, field_a, code_a, field_b, code_b`,
+    [level, fields],
+  )
+  return rows.map((row) => ({
+    filters: { [row.field_a]: [row.code_a], ...(row.field_b !== null ? { [row.field_b]: [row.code_b!] } : {}) },
+    total: row.count,
+  }))
 }

@@ -1,7 +1,8 @@
 // The list statement. Its cost follows the page, not the table: the page is picked by school
 // number alone, in the order of the (level, [field,] name_en, school_no) indexes, and only its
-// rows are joined back for their JSON; the total comes from the precomputed facet counts when
-// they can answer it (school_facets, migration 005), else from a narrow count(*).
+// rows are joined back for their JSON; the total comes from the precomputed counts when they can
+// answer it (up to two filter fields: school_facets and school_facet_pairs, migration 005), else
+// from a narrow count(*).
 import type { FilterField, ListQuery } from './model.ts'
 
 const labelled = (column: string): string => `json_build_object('code', s.${column}, 'en', s.${column}_en, 'zh', s.${column}_zh)`
@@ -66,10 +67,17 @@ export function listStatement(query: ListQuery): Statement {
     params.push(field)
     const codes = query.filters[field]!.length === 1 ? `code = $${param}::text` : `code = ANY($${param}::text[])`
     total = `SELECT sum(count) FROM school_facets WHERE level = $1 AND field = $${params.length} AND ${codes}`
+  } else if (!query.q && filtered.length === 2) {
+    // The same for two fields, from the pair counts (stored with field_a < field_b).
+    const [a, b] = [...filtered].sort((x, y) => (x.field < y.field ? -1 : 1)) as [(typeof filtered)[number], (typeof filtered)[number]]
+    const match = ({ field, param }: (typeof filtered)[number], column: string): string =>
+      query.filters[field]!.length === 1 ? `${column} = $${param}::text` : `${column} = ANY($${param}::text[])`
+    params.push(a.field, b.field)
+    total = `SELECT sum(count) FROM school_facet_pairs WHERE level = $1 AND field_a = $${params.length - 1} AND ${match(a, 'code_a')} AND field_b = $${params.length} AND ${match(b, 'code_b')}`
   } else if (query.q) {
     total = 'SELECT count(*) FROM matches'
   } else {
-    // Two fields or more: an index-only scan of the rows of one field's code (the indexes of
+    // Three fields or more: an index-only scan of the rows of one field's code (the indexes of
     // migration 005 carry the other filter columns), or a join with the banding.
     total = `SELECT count(*) FROM ${from} WHERE ${conditions}`
   }

@@ -1,8 +1,7 @@
 // Every read the school API sends to the database. Items are built as JSON by PostgreSQL itself,
 // so a list page or a batch of details is one round trip and one JSON document, whatever its size.
 import type { Database } from '../db/database.ts'
-import { readFilterOptions, readStats, type SchoolStats } from './facets.ts'
-import { filterCombinations, type FilterCombination } from './filter-combinations.ts'
+import { readFilterCombinations, readFilterOptions, readStats, type FilterCombination, type SchoolStats } from './facets.ts'
 import { ITEM_JSON, listStatement } from './list-query.ts'
 import type { FilterOptions, Level, ListPage, ListQuery } from './model.ts'
 
@@ -69,9 +68,9 @@ export class SchoolRepository {
     return readStats(this.db)
   }
 
-  /** Every combination of up to `maxFilters` filters that matches schools of `level`, for the warmup. */
+  /** Every combination of up to `maxFilters` (at most 2) filters that matches schools of `level`, for the warmup. */
   filterCombinations(level: Level, maxFilters: number): Promise<FilterCombination[]> {
-    return filterCombinations(this.db, level, maxFilters)
+    return readFilterCombinations(this.db, level, maxFilters)
   }
 }
 

@@ -1,4 +1,4 @@
-// The precomputed counts (school_facets) against counts the test makes itself from the rows,
+// The precomputed counts (school_facets, school_facet_pairs) against counts the test makes itself from the rows,
 // after every kind of write that changes them: the school import, a changed school import and a
 // banding import. Filter options and stats, which read the facets, are checked the same way.
 import assert from 'node:assert/strict'
@@ -69,6 +69,39 @@ async function expectedFacets(db: Queryable): Promise<Facet[]> {
     .sort(facetOrder)
 }
 
+interface Pair {
+  level: string
+  field_a: string
+  code_a: string
+  field_b: string
+  code_b: string
+  count: number
+}
+
+const pairKey = (pair: Omit<Pair, 'count'>): string => `${pair.level}|${pair.field_a}|${pair.code_a}|${pair.field_b}|${pair.code_b}`
+
+/** The counts of every pair of filter codes a row has, counted in JS (field names in byte order). */
+async function expectedPairs(db: Queryable): Promise<Pair[]> {
+  const counts = new Map<string, Pair>()
+  for (const row of await schoolRows(db)) {
+    const present = rowFacets(row).filter((entry): entry is [string, { code: string; en: string; zh: string }] => entry[1] !== null)
+    for (const [fieldA, a] of present) {
+      for (const [fieldB, b] of present) {
+        if (!(fieldA < fieldB)) continue
+        const pair = { level: row.level!, field_a: fieldA, code_a: a.code, field_b: fieldB, code_b: b.code, count: 0 }
+        const stored = counts.get(pairKey(pair)) ?? pair
+        stored.count += 1
+        counts.set(pairKey(pair), stored)
+      }
+    }
+  }
+  return [...counts.values()].sort((x, y) => pairKey(x).localeCompare(pairKey(y)))
+}
+
+async function storedPairs(db: Queryable): Promise<Pair[]> {
+  return (await db.query<Pair>('SELECT level, field_a, code_a, field_b, code_b, count FROM school_facet_pairs')).sort((x, y) => pairKey(x).localeCompare(pairKey(y)))
+}
+
 async function storedFacets(db: Queryable): Promise<Facet[]> {
   return (await db.query<Facet>('SELECT level, field, code, en, zh, count FROM school_facets')).sort(facetOrder)
 }
@@ -88,6 +121,31 @@ describeEachDatabase('school facets', (getDb) => {
     const expected = await expectedFacets(getDb().db)
     assert.ok(expected.some((facet) => facet.field === 'schoolNet'), 'the bundled data has school nets')
     assert.deepEqual(await storedFacets(getDb().db), expected)
+    const pairs = await expectedPairs(getDb().db)
+    assert.ok(pairs.length > 1000, `${pairs.length} pairs`)
+    assert.deepEqual(await storedPairs(getDb().db), pairs)
+  })
+
+  test('the filter combinations are the facets and pairs of the level, singles first', async () => {
+    const db = getDb().db
+    const repository = new SchoolRepository(db)
+    const pairs = await expectedPairs(db)
+    const facets = await expectedFacets(db)
+    for (const level of LEVELS) {
+      const fields: readonly string[] = FILTER_FIELDS[level]
+      const singles = facets.filter((facet) => facet.level === level && fields.includes(facet.field))
+      const twos = pairs.filter((pair) => pair.level === level && fields.includes(pair.field_a) && fields.includes(pair.field_b))
+      assert.deepEqual(await repository.filterCombinations(level, 0), [])
+      assert.equal((await repository.filterCombinations(level, 1)).length, singles.length)
+      const combinations = await repository.filterCombinations(level, 2)
+      assert.equal(combinations.length, singles.length + twos.length)
+      assert.ok(combinations.slice(0, singles.length).every((combination) => Object.keys(combination.filters).length === 1))
+      const text = (filters: Record<string, [string]>, total: number): string => `${JSON.stringify(Object.entries(filters).sort())}=${total}`
+      assert.deepEqual(
+        combinations.map((combination) => text(combination.filters as Record<string, [string]>, combination.total)).sort(),
+        [...singles.map((facet) => text({ [facet.field]: [facet.code] }, facet.count)), ...twos.map((pair) => text({ [pair.field_a]: [pair.code_a], [pair.field_b]: [pair.code_b] }, pair.count))].sort(),
+      )
+    }
   })
 
   test('filter options are the facets of the level, labelled, in numeric-aware code order', async () => {
@@ -145,6 +203,7 @@ describeEachDatabase('school facets', (getDb) => {
     const expected = await expectedFacets(db)
     assert.ok(expected.some((facet) => facet.field === 'banding' && facet.count > 0), 'the fixture bands some schools')
     assert.deepEqual(await storedFacets(db), expected)
+    assert.deepEqual(await storedPairs(db), await expectedPairs(db))
     const options = await new SchoolRepository(db).filterOptions('secondary')
     assert.deepEqual(options.filters.banding!.map((option) => option.code), ['1a', '1b', '1c', '2a', '2b', '3'].filter((code) => expected.some((facet) => facet.field === 'banding' && facet.code === code)))
     // A smaller banding set replaces the previous one, and the counts follow.
@@ -170,6 +229,7 @@ describeEachDatabase('school facets', (getDb) => {
     assert.deepEqual(summary.changedSchoolNos, ['115762000123', '510777000133'])
     const after = await storedFacets(db)
     assert.deepEqual(after, await expectedFacets(db))
+    assert.deepEqual(await storedPairs(db), await expectedPairs(db))
     const count = (facets: Facet[], level: string, field: string, code: string) => facets.find((facet) => facet.level === level && facet.field === field && facet.code === code)?.count ?? 0
     assert.equal(count(after, 'primary', 'district', 'tai-po'), count(before, 'primary', 'district', 'tai-po') - 1)
     assert.equal(count(after, 'primary', 'district', 'sha-tin'), count(before, 'primary', 'district', 'sha-tin') + 1)
@@ -184,8 +244,10 @@ describeEachDatabase('school facets', (getDb) => {
   test('re-importing unchanged files leaves the facets as they are', async () => {
     const db = getDb().db
     const before = await storedFacets(db)
+    const pairsBefore = await storedPairs(db)
     assert.equal((await importSchools(db, bundledSourceFiles(SOURCE_DIR))).unchanged, true)
     assert.equal((await importBanding(db, BANDING_FIXTURE)).unchanged, true)
     assert.deepEqual(await storedFacets(db), before)
+    assert.deepEqual(await storedPairs(db), pairsBefore)
   })
 })

@@ -21,20 +21,23 @@ CREATE TABLE school_facets (
   PRIMARY KEY (level, field, code)
 );
 
--- The only definition of the counts: every writer of schools, school_nets or secondary_banding
--- calls it in its transaction (src/schools/facets.ts), and this migration fills the table for a
--- database that already holds data. One pass over the rows, each row unpivoted into one
--- (field, code) pair per filter field. NULL codes (no school net, no band) are not options.
--- min() picks one label where a code's rows disagree (they do not in the bundled data).
---
--- The lock makes concurrent refreshes (two imports at once) take turns, so the second one's
--- DELETE sees and removes what the first inserted instead of failing on the primary key. It does
--- not block readers.
-CREATE FUNCTION refresh_school_facets() RETURNS void LANGUAGE sql AS $$
-  LOCK TABLE school_facets IN SHARE ROW EXCLUSIVE MODE;
-  DELETE FROM school_facets;
-  INSERT INTO school_facets (level, field, code, en, zh, count)
-  SELECT s.level, f.field, f.code, min(f.en), min(f.zh), count(*)::int
+-- The same for every pair of filter fields (field_a < field_b in byte order): the totals of
+-- two-filter lists, and the combinations the warmup derives its list pages from
+-- (src/schools/warm-targets.ts). A few thousand rows, whatever the number of schools.
+CREATE TABLE school_facet_pairs (
+  level    text NOT NULL,
+  field_a  text NOT NULL,
+  code_a   text NOT NULL,
+  field_b  text NOT NULL,
+  code_b   text NOT NULL,
+  count    integer NOT NULL,
+  PRIMARY KEY (level, field_a, code_a, field_b, code_b)
+);
+
+-- The only definition of a school's filter codes: one row per (school, filter field) with the
+-- code and the labels the API serves. NULL codes (no school net, no band) are not options.
+CREATE VIEW school_filter_codes AS
+  SELECT s.level, s.school_no, f.field, f.code, f.en, f.zh
   FROM schools s
   LEFT JOIN secondary_banding b ON b.school_no = s.school_no
   LEFT JOIN school_nets n ON n.net = s.school_net
@@ -50,10 +53,28 @@ CREATE FUNCTION refresh_school_facets() RETURNS void LANGUAGE sql AS $$
     ('banding', b.band, 'Band ' || upper(b.band),
       '第' || (ARRAY['一', '二', '三'])[left(b.band, 1)::int] || '組別' || CASE WHEN length(b.band) > 1 THEN ' ' || upper(b.band) ELSE '' END)
   ) AS f (field, code, en, zh)
-  WHERE f.code IS NOT NULL
-  GROUP BY s.level, f.field, f.code
+  WHERE f.code IS NOT NULL;
+
+-- The only definition of the counts: every writer of schools, school_nets or secondary_banding
+-- calls it in its transaction (src/schools/facets.ts), and this migration fills the tables for a
+-- database that already holds data. min() picks one label where a code's rows disagree (they do
+-- not in the bundled data).
+--
+-- The lock makes concurrent refreshes (two imports at once) take turns, so the second one's
+-- DELETE sees and removes what the first inserted instead of failing on the primary key. It does
+-- not block readers.
+CREATE FUNCTION refresh_school_facets() RETURNS void LANGUAGE sql AS $$
+  LOCK TABLE school_facets, school_facet_pairs IN SHARE ROW EXCLUSIVE MODE;
+  DELETE FROM school_facets;
+  DELETE FROM school_facet_pairs;
+  INSERT INTO school_facets (level, field, code, en, zh, count)
+  SELECT level, field, code, min(en), min(zh), count(*)::int FROM school_filter_codes GROUP BY level, field, code
   UNION ALL
   SELECT level, '_total', '', '', '', count(*)::int FROM schools GROUP BY level;
+  INSERT INTO school_facet_pairs (level, field_a, code_a, field_b, code_b, count)
+  SELECT a.level, a.field, a.code, b.field, b.code, count(*)::int
+  FROM school_filter_codes a JOIN school_filter_codes b ON b.school_no = a.school_no AND a.field < b.field COLLATE "C"
+  GROUP BY a.level, a.field, a.code, b.field, b.code;
 $$;
 
 SELECT refresh_school_facets();
