@@ -19,8 +19,8 @@ export const SCHOOL_WARM_GROUPS = [
   { name: 'secondary' },
   { name: 'filters' },
   { name: 'stats' },
-  // Opt-in: 'all' is what the midday and boot warmups refresh; the daily jobs name 'details' too
-  // (config.ts DEFAULT_SCHEDULE).
+  // Opt-in: 'all' (the boot warmup, a bare CLI `warmup`) leaves it out; the daily scheduled jobs
+  // name it (config.ts DEFAULT_SCHEDULE).
   { name: 'details', optIn: true },
 ]
 
