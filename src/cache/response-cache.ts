@@ -45,6 +45,7 @@ import { CacheRequestCounter, type CacheRequestListener, type CacheState } from 
 import { entrySerializer, isStoredEntryExpired } from './entry-serializer.ts'
 import type { CachePolicy, CacheResult, CacheStats, CacheStatus, ResponseCacheOptions } from './cache-types.ts'
 import { keysInLru, memoryLayer, newMemoryLru, type MemoryLru } from './memory-layer.ts'
+import { policyTiming } from './policy-timing.ts'
 import { RedisBusTransport } from './redis-bus-transport.ts'
 import { countKeys, failFastOptions, openRedis, scanKeys, whenReady } from './redis-connections.ts'
 
@@ -209,7 +210,7 @@ export class ResponseCache {
     try {
       entry = await this.#provider(policy.localOnly ? 'local' : 'shared').getOrSet<CacheEntry>({
         key,
-        ...this.#timing(policy),
+        ...policyTiming(policy),
         factory: () => this.#load(key, loader, call, false),
         onFactoryError: (error) => this.#backgroundFailed(key, policy, error),
       })
@@ -251,7 +252,7 @@ export class ResponseCache {
     try {
       return await this.#provider(policy.localOnly ? 'local' : 'shared').getOrSet<CacheEntry>({
         key,
-        ...this.#timing(policy),
+        ...policyTiming(policy),
         forceFresh: true,
         factory: () => this.#load(key, loader, {}, true),
       })
@@ -348,15 +349,6 @@ export class ResponseCache {
 
   #provider(store: StoreName): CacheProvider {
     return store === 'local' ? this.#local : this.#shared
-  }
-
-  #timing(policy: CachePolicy): { ttl: number; grace: number | false; timeout: number } {
-    // bentocache reads a zero TTL as "never expires": a policy bug that would pin values forever.
-    if (!(policy.ttlSeconds > 0) || !(policy.graceSeconds >= 0)) {
-      throw new TypeError(`Cache policy '${policy.name}' needs ttlSeconds > 0 and graceSeconds >= 0`)
-    }
-    const ttl = policy.ttlSeconds * 1000
-    return { ttl, grace: policy.graceSeconds > 0 ? ttl + policy.graceSeconds * 1000 : false, timeout: 0 }
   }
 
   async #load(key: string, loader: () => Promise<unknown>, call: CallRecord, forced: boolean): Promise<CacheEntry> {
