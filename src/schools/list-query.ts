@@ -39,15 +39,18 @@ export interface Statement {
 export function listStatement(query: ListQuery): Statement {
   const params: unknown[] = [query.level]
   const where = ['s.level = $1']
-  const filtered: { field: FilterField; param: number }[] = []
+  /** Per filtered field, its codes' comparison with any column (the school's, or a count's code). */
+  const filtered: { field: FilterField; equals: (column: string) => string }[] = []
   for (const [field, codes] of Object.entries(query.filters) as [FilterField, string[] | undefined][]) {
     if (!codes || codes.length === 0) continue
     // One code is compared with `=`, not `= ANY`: only then can the (level, field, name_en,
     // school_no) index hand out the rows already in page order (PostgreSQL before 17 does not
     // read an index in order for an array of values).
     params.push(codes.length === 1 ? codes[0] : codes)
-    filtered.push({ field, param: params.length })
-    where.push(codes.length === 1 ? `${FILTER_COLUMNS[field]} = $${params.length}::text` : `${FILTER_COLUMNS[field]} = ANY($${params.length}::text[])`)
+    const param = params.length
+    const equals = (column: string): string => (codes.length === 1 ? `${column} = $${param}::text` : `${column} = ANY($${param}::text[])`)
+    filtered.push({ field, equals })
+    where.push(equals(FILTER_COLUMNS[field]))
   }
   if (query.q) {
     params.push(`%${query.q.replace(/[\\%_]/g, (char) => `\\${char}`)}%`)
@@ -63,17 +66,14 @@ export function listStatement(query: ListQuery): Statement {
   } else if (!query.q && filtered.length === 1) {
     // A school has one code per field, so the rows matching any of a field's codes are the sum
     // of those codes' counts.
-    const [{ field, param }] = filtered as [(typeof filtered)[number]]
+    const [{ field, equals }] = filtered as [(typeof filtered)[number]]
     params.push(field)
-    const codes = query.filters[field]!.length === 1 ? `code = $${param}::text` : `code = ANY($${param}::text[])`
-    total = `SELECT sum(count) FROM school_facets WHERE level = $1 AND field = $${params.length} AND ${codes}`
+    total = `SELECT sum(count) FROM school_facets WHERE level = $1 AND field = $${params.length} AND ${equals('code')}`
   } else if (!query.q && filtered.length === 2) {
     // The same for two fields, from the pair counts (stored with field_a < field_b).
     const [a, b] = [...filtered].sort((x, y) => (x.field < y.field ? -1 : 1)) as [(typeof filtered)[number], (typeof filtered)[number]]
-    const match = ({ field, param }: (typeof filtered)[number], column: string): string =>
-      query.filters[field]!.length === 1 ? `${column} = $${param}::text` : `${column} = ANY($${param}::text[])`
     params.push(a.field, b.field)
-    total = `SELECT sum(count) FROM school_facet_pairs WHERE level = $1 AND field_a = $${params.length - 1} AND ${match(a, 'code_a')} AND field_b = $${params.length} AND ${match(b, 'code_b')}`
+    total = `SELECT sum(count) FROM school_facet_pairs WHERE level = $1 AND field_a = $${params.length - 1} AND ${a.equals('code_a')} AND field_b = $${params.length} AND ${b.equals('code_b')}`
   } else if (query.q) {
     total = 'SELECT count(*) FROM matches'
   } else {

@@ -130,7 +130,7 @@ export class SchoolReads {
   }
 
   /** `load` lets a warmup hand in the detail from a batch it loaded (see warm-targets.ts). */
-  warmDetail(schoolNo: string, load: () => Promise<SchoolDetail | null | undefined> = () => this.repository.detail(schoolNo)): Promise<void> {
+  warmDetail(schoolNo: string, load?: () => Promise<SchoolDetail | null | undefined>): Promise<void> {
     return this.cache.refresh(this.detailKey(schoolNo), this.policies.detail, () => this.loadDetail(schoolNo, load)).then(() => undefined)
   }
 

@@ -6,9 +6,9 @@
 /**
  * One load function per item. The first call for an item of a batch (`size` consecutive items)
  * loads the whole batch with `loadBatch`; the others of that batch reuse its result. A batch is
- * released once each of its items has asked for it, so a run holds about `concurrency / size`
- * batches at a time, not every value. An item the batch did not return resolves undefined; a
- * failed batch fails each of its items with the batch's error.
+ * released once each of its items has asked for it, so a run that takes the items in order
+ * holds a batch or two at a time, not every value. An item the batch did not return resolves
+ * undefined; a failed batch fails each of its items with the batch's error.
  */
 export function loadInBatches<Item, Value>(items: readonly Item[], size: number, loadBatch: (batch: readonly Item[]) => Promise<ReadonlyMap<Item, Value>>): (() => Promise<Value | undefined>)[] {
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`batch size must be a positive integer, got ${size}`)

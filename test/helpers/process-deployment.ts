@@ -27,6 +27,8 @@ export interface SharedDeployment {
   queue(): Queue
   /** Spawns a process of this deployment on a spare port; close() kills it if still running. */
   spawn(options: Omit<SpawnOptions, 'port' | 'env'> & { env?: Record<string, string> }): Promise<NodeProcess>
+  /** spawn() of the server (src/server.ts) as instance `id`: its INSTANCE_ID and label `instance <id>`. */
+  spawnServer(id: string, env?: Record<string, string>, label?: string): Promise<NodeProcess>
   close(): Promise<void>
 }
 
@@ -71,6 +73,11 @@ export async function sharedDeployment(name: string, options: { processDatabaseU
     WARMUP_ON_BOOT: 'false',
     AUTO_IMPORT: 'false',
   }
+  const spawn: SharedDeployment['spawn'] = async (options) => {
+    const child = NodeProcess.spawn({ ...options, port: await sparePort(), env: { ...env, ...options.env } })
+    processes.push(child)
+    return child
+  }
   return {
     db: database.db,
     schema,
@@ -81,11 +88,8 @@ export async function sharedDeployment(name: string, options: { processDatabaseU
       queue ??= new Queue('warmup', { connection: { url: redisUrl }, prefix: `${redisPrefix}:bull` })
       return queue
     },
-    spawn: async (options) => {
-      const child = NodeProcess.spawn({ ...options, port: await sparePort(), env: { ...env, ...options.env } })
-      processes.push(child)
-      return child
-    },
+    spawn,
+    spawnServer: (id, serverEnv = {}, label = `instance ${id}`) => spawn({ label, entry: 'src/server.ts', env: { INSTANCE_ID: id, ...serverEnv } }),
     close,
   }
 }

@@ -42,17 +42,16 @@ if (testDatabaseUrl && testRedisUrl) {
     })
 
     test('is taken over by another instance and completes; the dead instance marks its row interrupted when it restarts', async () => {
-      const envFor = (id: string): Record<string, string> => ({
+      const schedulerEnv: Record<string, string> = {
         SCHEDULER: 'bullmq',
-        INSTANCE_ID: id,
         // Every 5 s: the next tick cannot overtake the stalled one, which BullMQ puts back at the head of the queue.
         SCHEDULE: 'slow=*/5 * * * * *=details',
         SCHEDULER_LOCK_DURATION_MS: String(LOCK_DURATION_MS),
         SCHEDULER_STALLED_INTERVAL_MS: String(STALLED_INTERVAL_MS),
-      })
+      }
       const instances = new Map<string, NodeProcess>()
       await Promise.all(INSTANCES.map(async (id) => {
-        const instance = await deployment.spawn({ label: `instance ${id}`, entry: 'src/server.ts', env: envFor(id) })
+        const instance = await deployment.spawnServer(id, schedulerEnv)
         instances.set(`${id}#0`, instance)
         await instance.waitForLog('scheduler started', 60_000, (line) => messageOf(line).startsWith('scheduler started'))
       }))
@@ -74,7 +73,7 @@ if (testDatabaseUrl && testRedisUrl) {
       const leftBehind = (await runRows()).find((row) => row.id === firstRun.id)
       // The dead instance comes back under the same INSTANCE_ID while the job is taken over.
       const [victimId] = firstRun.instance.split('#')
-      const restarted = await deployment.spawn({ label: `instance ${victimId} (restarted)`, entry: 'src/server.ts', env: { ...envFor(victimId!), SCHEDULER: 'off' } })
+      const restarted = await deployment.spawnServer(victimId!, { ...schedulerEnv, SCHEDULER: 'off' }, `instance ${victimId} (restarted)`)
 
       await pollFor(`job ${jobId} to complete on another instance`, 45_000, async () => (await deployment.queue().getJobState(jobId)) === 'completed', 200)
       // Read once completed: a copy read earlier would lack the result.

@@ -48,11 +48,7 @@ if (testDatabaseUrl && testRedisUrl) {
     })
 
     test('a job every second runs exactly once per tick over a 10 s window', async () => {
-      const instances: NodeProcess[] = await Promise.all(INSTANCES.map((id) => deployment.spawn({
-        label: `instance ${id}`,
-        entry: 'src/server.ts',
-        env: { SCHEDULER: 'bullmq', INSTANCE_ID: id, SCHEDULE: 'tick=* * * * * *=stats' },
-      })))
+      const instances: NodeProcess[] = await Promise.all(INSTANCES.map((id) => deployment.spawnServer(id, { SCHEDULER: 'bullmq', SCHEDULE: 'tick=* * * * * *=stats' })))
       await Promise.all(instances.map((instance) => instance.waitForLog('scheduler started', 60_000, (line) => messageOf(line).startsWith('scheduler started'))))
 
       const windowStart = Date.now()

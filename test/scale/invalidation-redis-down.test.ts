@@ -37,13 +37,9 @@ if (testDatabaseUrl && testRedisUrl) {
       const redis = new URL(testRedisUrl!)
       proxy = await FaultProxy.start({ host: redis.hostname, port: Number(redis.port || 6379) })
       deployment = await sharedDeployment('redis_down', { processRedisUrl: proxy.rewrite(testRedisUrl!) })
-      const spawn = (id: string): Promise<NodeProcess> => deployment.spawn({
-        label: `instance ${id}`,
-        entry: 'src/server.ts',
-        env: { SCHEDULER: 'off', INSTANCE_ID: id, CACHE_TTL_DETAIL: String(DETAIL_TTL_SECONDS) },
-      })
-      a = await spawn('a')
-      b = await spawn('b')
+      const serverEnv = { SCHEDULER: 'off', CACHE_TTL_DETAIL: String(DETAIL_TTL_SECONDS) }
+      a = await deployment.spawnServer('a', serverEnv)
+      b = await deployment.spawnServer('b', serverEnv)
       await Promise.all([a.waitUntilAnswering(), b.waitUntilAnswering()])
     })
     after(async () => {

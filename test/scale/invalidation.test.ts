@@ -32,9 +32,8 @@ if (testDatabaseUrl && testRedisUrl) {
 
     before(async () => {
       deployment = await sharedDeployment('invalidation')
-      const spawn = (id: string): Promise<NodeProcess> => deployment.spawn({ label: `instance ${id}`, entry: 'src/server.ts', env: { SCHEDULER: 'off', INSTANCE_ID: id } })
-      a = await spawn('a')
-      b = await spawn('b')
+      a = await deployment.spawnServer('a', { SCHEDULER: 'off' })
+      b = await deployment.spawnServer('b', { SCHEDULER: 'off' })
       await Promise.all([a.waitUntilAnswering(), b.waitUntilAnswering()])
     })
     after(async () => {
