@@ -4,7 +4,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'data', 'log', 'bench/results', 'coverage'] },
+  { ignores: ['node_modules', 'dist', 'data', 'log', 'bench/results', 'coverage'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,6 +1,3 @@
 #!/usr/bin/env node
-// The `schools` command. The project runs TypeScript directly through tsx (no build step).
-import { register } from 'tsx/esm/api'
-
-register()
-await import('../src/cli/main.ts')
+// The `schools` command: the compiled CLI in dist/ (built by `npm ci` through `prepare`, or `npm run build`).
+await import('../dist/cli/main.js')
