@@ -1,12 +1,12 @@
 // The contract suite against every configuration this machine can run: memory only always,
 // and, when the test run has a Redis, memory + Redis (with the bus) and Redis without L1 (the
 // benchmark's configuration).
-import { testRedisUrl } from '../helpers/env.ts'
+import { skipUnlessServers, testRedisUrl } from '../helpers/env.ts'
 import { registerResponseCacheContract } from './response-cache.contract.ts'
 
 registerResponseCacheContract({ name: 'memory', options: {} })
 
-if (testRedisUrl) {
+if (skipUnlessServers('response cache contract with Redis', ['redis'])) {
   registerResponseCacheContract({ name: 'memory + redis', options: { redisUrl: testRedisUrl }, redisUrl: testRedisUrl })
   registerResponseCacheContract({ name: 'redis, no L1', options: { redisUrl: testRedisUrl, l1: false }, redisUrl: testRedisUrl })
 }

@@ -1,9 +1,8 @@
 // Small tools for the cache tests: polling with a deadline instead of fixed sleeps, and a
 // loader whose completion the test controls.
+import { delay, poll } from '../helpers/wait.ts'
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
+export { delay as sleep }
 
 /**
  * Calls `probe` every `intervalMs` until it returns something other than undefined, and
@@ -11,25 +10,16 @@ export function sleep(ms: number): Promise<void> {
  * timers are asserted this way, so a slow machine makes the test slower, not red.
  */
 export async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<T> {
-  const deadline = Date.now() + (options.timeoutMs ?? 10_000)
-  let lastError: unknown
-  for (;;) {
-    try {
-      const value = await probe()
-      if (value !== undefined) return value
-    } catch (error) {
-      lastError = error
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${lastError ? `; last error: ${String(lastError)}` : ''}`)
-    }
-    await sleep(options.intervalMs ?? 25)
-  }
+  const found = await poll(what, options.timeoutMs ?? 10_000, async () => {
+    const value = await probe()
+    return value === undefined ? undefined : { value }
+  }, { intervalMs: options.intervalMs ?? 25, reportErrors: true })
+  return found.value
 }
 
 /** Waits until the wall clock has passed `epochMs` (a TTL has run out). */
 export async function waitUntil(epochMs: number): Promise<void> {
-  while (Date.now() <= epochMs) await sleep(Math.max(1, Math.min(50, epochMs - Date.now() + 1)))
+  while (Date.now() <= epochMs) await delay(Math.max(1, Math.min(50, epochMs - Date.now() + 1)))
 }
 
 export interface Deferred<T> {

@@ -43,7 +43,8 @@ export async function runCli(args: string[], env: Record<string, string>, timeou
         reject(new Error(`schools ${args.join(' ')} did not exit within ${timeoutMs} ms\nstdout: ${stdout.slice(-2000)}\nstderr: ${stderr.slice(-2000)}`))
       }, timeoutMs)
       child.once('error', reject)
-      child.once('exit', (exitCode) => resolve(exitCode))
+      // 'close', not 'exit': the output still in the pipes is read first.
+      child.once('close', (exitCode) => resolve(exitCode))
     })
     return { code, stdout, stderr }
   } finally {

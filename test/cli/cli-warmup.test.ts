@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test'
 import { urlForKey, warmListQueries } from '../helpers/integration.ts'
 import type { WarmupSummary } from '../../src/warmup/summary.ts'
 import { cliTarget, describeResult, runCli, type CliResult, type CliTarget } from './cli-process.ts'
-import { testDatabaseUrl } from '../helpers/env.ts'
+import { missingServers } from '../helpers/env.ts'
 
 type Summary = WarmupSummary
 
@@ -59,16 +59,13 @@ describe('schools CLI: warmup and status', () => {
     assert.equal(typeof status.cache.keys, 'number')
   })
 
-  if (testDatabaseUrl) {
-    test('warmup --primary --verbose prints each primary key it warmed', async () => {
-      const result = await runCli(['warmup', '--primary', '--verbose'], env())
-      assert.equal(result.code, 0, describeResult(result))
-      const printed = [...result.stdout.matchAll(/^ok\s+[\d.]+ ms\s+(\S+)$/gm)].map((match) => match[1]!)
-      const expected = warmListQueries('primary').map((query) => query.url)
-      assert.deepEqual(printed.map(urlForKey).sort(), [...expected].sort(), describeResult(result))
-      assert.match(result.stdout, /^primary\s+9\s+9\s+0\b/m, 'the per-group table')
-      assert.match(result.stdout, /^run wu-\S+ \(cli\) succeeded/m)
-    })
-
-  }
+  test('warmup --primary --verbose prints each primary key it warmed', { skip: missingServers(['postgres']) ?? false }, async () => {
+    const result = await runCli(['warmup', '--primary', '--verbose'], env())
+    assert.equal(result.code, 0, describeResult(result))
+    const printed = [...result.stdout.matchAll(/^ok\s+[\d.]+ ms\s+(\S+)$/gm)].map((match) => match[1]!)
+    const expected = warmListQueries('primary').map((query) => query.url)
+    assert.deepEqual(printed.map(urlForKey).sort(), [...expected].sort(), describeResult(result))
+    assert.match(result.stdout, /^primary\s+9\s+9\s+0\b/m, 'the per-group table')
+    assert.match(result.stdout, /^run wu-\S+ \(cli\) succeeded/m)
+  })
 })

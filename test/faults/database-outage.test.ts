@@ -9,10 +9,11 @@
 // has Redis, and memory-only with the local scheduler.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { testDatabaseUrl, testRedisUrl, uniqueName } from '../helpers/env.ts'
+import { skipUnlessServers, testDatabaseUrl, testRedisUrl, uniqueName } from '../helpers/env.ts'
 import { expectedEtag, warmUrls, type ListPage } from '../helpers/faults-load.ts'
 import { FaultProxy } from '../helpers/faults-proxy.ts'
 import { pollUntil, serverDatabase, ServerProcess, tempLogFile, type HttpResult, type ServerDatabase } from '../helpers/faults-server.ts'
+import { headerOf } from '../helpers/process-server.ts'
 import { deleteKeysUnder, rawRedis } from '../helpers/redis.ts'
 
 /** Generous: the database timeout is 500 ms; this only tells "answered" from "hung". */
@@ -57,7 +58,7 @@ function databaseOutageSuite(title: string, options: { redis: boolean }): void {
       for (const url of baseline.keys()) {
         const response = await get(url)
         assert.equal(response.status, 200, `${url}: ${response.body.slice(0, 200)}`)
-        result.set(url, { body: response.body, etag: response.headers.get('etag') })
+        result.set(url, { body: response.body, etag: headerOf(response, 'etag') })
       }
       return result
     }
@@ -81,7 +82,7 @@ function databaseOutageSuite(title: string, options: { redis: boolean }): void {
       for (const url of [...warmUrls(), ...details.slice(0, 3)]) {
         const response = await get(url)
         assert.equal(response.status, 200, `${url}: ${response.body.slice(0, 200)}`)
-        baseline.set(url, { body: response.body, etag: response.headers.get('etag') })
+        baseline.set(url, { body: response.body, etag: headerOf(response, 'etag') })
       }
       // Never read before the outage: nothing cached to fall back on.
       coldUrls = [...details.slice(3, 6), '/api/schools/primary?pageSize=7&page=3', '/api/schools/secondary?pageSize=9&page=2&category=aided']
@@ -109,9 +110,9 @@ function databaseOutageSuite(title: string, options: { redis: boolean }): void {
           const response = await get(url)
           assert.equal(response.status, 200, `${url} during the outage: ${response.body.slice(0, 200)}`)
           assert.equal(withoutAsOf(response.body), withoutAsOf(before.body), `${url} changed during the outage`)
-          assert.equal(response.headers.get('etag'), expectedEtag(response.body))
-          assert.ok(['hit', 'stale'].includes(response.headers.get('x-cache') ?? ''), `${url}: x-cache ${response.headers.get('x-cache')}`)
-          if (response.headers.get('x-cache') === 'stale') seenStale.add(url)
+          assert.equal(headerOf(response, 'etag'), expectedEtag(response.body))
+          assert.ok(['hit', 'stale'].includes(headerOf(response, 'x-cache') ?? ''), `${url}: x-cache ${headerOf(response, 'x-cache')}`)
+          if (headerOf(response, 'x-cache') === 'stale') seenStale.add(url)
         }
         const cold = coldUrls[round % coldUrls.length]!
         assertUnavailable(cold, await get(cold))
@@ -170,7 +171,7 @@ function databaseOutageSuite(title: string, options: { redis: boolean }): void {
       const hitAgain = new Set<string>()
       await pollUntil(async () => {
         for (const url of baseline.keys()) {
-          if (!hitAgain.has(url) && (await get(url)).headers.get('x-cache') === 'hit') hitAgain.add(url)
+          if (!hitAgain.has(url) && headerOf(await get(url), 'x-cache') === 'hit') hitAgain.add(url)
         }
         return hitAgain.size === baseline.size
       }, 30_000, () => `hits again on ${[...baseline.keys()].filter((url) => !hitAgain.has(url)).join(', ')}`)
@@ -190,7 +191,7 @@ function databaseOutageSuite(title: string, options: { redis: boolean }): void {
   })
 }
 
-if (testDatabaseUrl) {
-  if (testRedisUrl) databaseOutageSuite('PostgreSQL unreachable (Redis L2, BullMQ scheduler)', { redis: true })
+if (skipUnlessServers('PostgreSQL outage', ['postgres'])) {
+  if (skipUnlessServers('PostgreSQL unreachable (Redis L2, BullMQ scheduler)', ['redis'])) databaseOutageSuite('PostgreSQL unreachable (Redis L2, BullMQ scheduler)', { redis: true })
   databaseOutageSuite('PostgreSQL unreachable (memory cache, local scheduler)', { redis: false })
 }

@@ -8,9 +8,10 @@
 // PostgreSQL when the run has it, else PGlite.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { testRedisUrl, uniqueName } from '../helpers/env.ts'
+import { skipUnlessServers, uniqueName } from '../helpers/env.ts'
 import { incompleteEntry, RequestStream, warmUrls, wholeLevel, expectedEtag, type ListItem, type StreamRequest } from '../helpers/faults-load.ts'
 import { pollUntil, serverDatabase, ServerProcess, tempLogFile, type HttpResult, type ServerDatabase } from '../helpers/faults-server.ts'
+import { headerOf } from '../helpers/process-server.ts'
 import { keysUnder, OwnRedisServer, rawRedis, redisServerInstalled } from '../helpers/redis.ts'
 
 interface Health {
@@ -33,7 +34,7 @@ function judgeAgainst(url: string, baseline: string): StreamRequest {
   return {
     url,
     judge: (result) => {
-      if (result.headers.get('etag') !== expectedEtag(result.body)) return 'etag is not the hash of the body'
+      if (headerOf(result, 'etag') !== expectedEtag(result.body)) return 'etag is not the hash of the body'
       return sameDocument(baseline, result.body) ? undefined : `body differs from the one before the outage: ${result.body.slice(0, 120)}`
     },
   }
@@ -91,7 +92,7 @@ function redisOutageSuite(title: string, env: Record<string, string>): void {
       for (const url of warmUrls()) {
         const response = await server.get(url)
         assert.equal(response.status, 200, `${url}: ${response.body.slice(0, 200)}`)
-        assert.equal(response.headers.get('x-cache'), 'hit', `${url} should have been warmed at boot`)
+        assert.equal(headerOf(response, 'x-cache'), 'hit', `${url} should have been warmed at boot`)
         baseline.set(url, response.body)
       }
       primary = await wholeLevel((url) => running().get(url), 'primary')
@@ -166,7 +167,7 @@ function redisOutageSuite(title: string, env: Record<string, string>): void {
   })
 }
 
-if (testRedisUrl) {
+if (skipUnlessServers('Redis outage', ['redis'])) {
   redisOutageSuite('Redis dies under load (memory L1 + Redis)', {})
   // Without L1 every read goes to Redis, so while it is dead every read falls through to the database.
   redisOutageSuite('Redis dies under load (Redis only, no L1)', { CACHE_L1: 'false' })

@@ -8,7 +8,7 @@
 // Registered when the run has PostgreSQL and Redis (always in CI): the production setup.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { testDatabaseUrl, testRedisUrl, uniqueName } from '../helpers/env.ts'
+import { skipUnlessServers, testDatabaseUrl, testRedisUrl, uniqueName } from '../helpers/env.ts'
 import { incompleteEntry, RequestStream, warmUrls, type ListPage } from '../helpers/faults-load.ts'
 import { FaultProxy } from '../helpers/faults-proxy.ts'
 import { pollUntil, serverDatabase, ServerProcess, tempLogFile, withPostgres, type HttpResult, type ServerDatabase } from '../helpers/faults-server.ts'
@@ -37,7 +37,7 @@ function assertLoadBehaved(stream: RequestStream): void {
   assert.deepEqual(wrong.slice(0, 3), [], 'after the signal: a right 200, a 503 or a refused connection, nothing else')
 }
 
-if (testDatabaseUrl && testRedisUrl) {
+if (skipUnlessServers('graceful shutdown under load', ['postgres', 'redis'])) {
   describe('SIGTERM under load', () => {
     const prefix = uniqueName('faults_stop')
     let proxy: FaultProxy | undefined

@@ -15,7 +15,7 @@
 // its run id). Registered when the run has PostgreSQL (and Redis for the BullMQ variant).
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { testDatabaseUrl, testRedisUrl, uniqueName } from '../helpers/env.ts'
+import { skipUnlessServers, testDatabaseUrl, testRedisUrl, uniqueName } from '../helpers/env.ts'
 import { FaultProxy } from '../helpers/faults-proxy.ts'
 import { pollUntil, serverDatabase, ServerProcess, tempLogFile, type ServerDatabase } from '../helpers/faults-server.ts'
 import { deleteKeysUnder, rawRedis } from '../helpers/redis.ts'
@@ -73,7 +73,7 @@ function overlapSuite(title: string, env: Record<string, string>): void {
   })
 }
 
-if (testDatabaseUrl) {
+if (skipUnlessServers('warmup requests overlapping a run', ['postgres'])) {
   overlapSuite('warmup requests overlapping a run (local scheduler)', { SCHEDULER: 'local' })
-  if (testRedisUrl) overlapSuite('warmup requests overlapping a run (BullMQ scheduler)', { REDIS_URL: testRedisUrl })
+  if (skipUnlessServers('warmup requests overlapping a run (BullMQ scheduler)', ['redis'])) overlapSuite('warmup requests overlapping a run (BullMQ scheduler)', { REDIS_URL: testRedisUrl! })
 }

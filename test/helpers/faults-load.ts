@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { entrySerializer } from '../../src/cache/entry-serializer.ts'
 import { PROJECT_ROOT } from '../../src/config.ts'
-import { delay, type HttpResult } from './faults-server.ts'
+import type { HttpResult } from './faults-server.ts'
+import { headerOf } from './process-server.ts'
+import { delay } from './wait.ts'
 
 /**
  * The list URLs of config/warm-targets.json (banding entries left out: the bundled data has no
@@ -99,7 +101,7 @@ export class RequestStream {
         try {
           const result = await this.get(request.url, options.timeoutMs)
           const problem = result.status === 200 ? request.judge(result) : `status ${result.status}: ${result.body.slice(0, 200)}`
-          this.records.push({ phase, url: request.url, status: result.status, cache: result.headers.get('x-cache'), problem })
+          this.records.push({ phase, url: request.url, status: result.status, cache: headerOf(result, 'x-cache'), problem })
         } catch (error) {
           this.records.push({ phase, url: request.url, status: 0, cache: null, problem: `request failed: ${error instanceof Error ? error.message : String(error)}` })
         }

@@ -1,8 +1,7 @@
-// The real server as a child process (`node --import tsx src/server.ts`), the way it runs in
-// production: its own event loop, its own connections, signals and exit code. The fault tests
-// cut its dependencies and signal it, which an in-process app cannot show honestly.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
+// The real server as a child process (`node --import tsx src/server.ts`, through the one
+// child-process helper, process-server.ts), the way it runs in production: its own event loop,
+// its own connections, signals and exit code. The fault tests cut its dependencies and signal
+// it, which an in-process app cannot show honestly.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -11,122 +10,78 @@ import { openDatabase } from '../../src/db/connect.ts'
 import { PostgresDatabase } from '../../src/db/postgres.ts'
 import { bundledSourceFiles, importSchools } from '../../src/schools/import/schools-import.ts'
 import { testDatabaseUrl, uniqueName } from './env.ts'
+import { NodeProcess, type HttpAnswer, type LogLine, type ProcessExit } from './process-server.ts'
 import { sparePort } from './redis.ts'
+import { delay, poll } from './wait.ts'
 
 export const FAULTS_ADMIN_TOKEN = 'faults-admin-token-0123456789'
 
-/** Children still running when the test process exits are killed, whatever failed before. */
-const liveChildren = new Set<ChildProcess>()
-process.once('exit', () => {
-  for (const child of liveChildren) child.kill('SIGKILL')
-})
+export type HttpResult = HttpAnswer
 
-export interface ServerExit {
-  code: number | null
-  signal: NodeJS.Signals | null
+export interface ServerExit extends ProcessExit {
   /** From the signal sent by stop() to the process exit. */
   elapsedMs: number
 }
 
-export interface HttpResult {
-  status: number
-  headers: Headers
-  body: string
-  elapsedMs: number
-}
-
+/** The server as the fault suites drive it: a NodeProcess running src/server.ts, plus admin calls and the boot warmup. */
 export class ServerProcess {
-  /** The last lines the process wrote (stdout and stderr), for failure messages. */
-  readonly output: string[] = []
   readonly exited: Promise<ServerExit>
   #signalledAt = 0
 
-  private constructor(private readonly child: ChildProcess, readonly port: number) {
-    liveChildren.add(child)
-    const remember = (chunk: Buffer): void => {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.trim() === '') continue
-        this.output.push(line)
-        if (this.output.length > 400) this.output.shift()
-      }
-    }
-    child.stdout?.on('data', remember)
-    child.stderr?.on('data', remember)
-    this.exited = once(child, 'exit').then(([code, signal]) => {
-      liveChildren.delete(child)
-      return { code: code as number | null, signal: signal as NodeJS.Signals | null, elapsedMs: Date.now() - this.#signalledAt }
-    })
+  private constructor(readonly process: NodeProcess) {
+    this.exited = process.exited.then((exit) => ({ ...exit, elapsedMs: Date.now() - this.#signalledAt }))
   }
 
   /**
-   * Spawns the server with exactly `env` (plus PATH and HOME) and waits until it answers HTTP.
-   * Logs at info level so a test can wait for what the server says it did.
+   * Spawns the server with exactly `env` (plus PATH and HOME) and waits until it answers HTTP
+   * (any status: a server whose database is down answers 503). Logs at info level so a test can
+   * wait for what the server says it did.
    */
   static async start(env: Record<string, string>, startTimeoutMs = 60_000): Promise<ServerProcess> {
     const port = await sparePort()
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'server.ts')], {
-      cwd: PROJECT_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ADMIN_TOKEN: FAULTS_ADMIN_TOKEN, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    const server = new ServerProcess(child, port)
-    const deadline = Date.now() + startTimeoutMs
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode} before listening:\n${server.tail()}`)
-      if (Date.now() > deadline) {
-        server.kill()
-        throw new Error(`server did not answer within ${startTimeoutMs} ms:\n${server.tail()}`)
-      }
-      if (await server.get('/health', { timeoutMs: 1000 }).then(() => true, () => false)) return server
-      await delay(100)
+    const child = NodeProcess.spawn({ label: 'server', entry: 'src/server.ts', port, env: { LOG_LEVEL: 'info', ADMIN_TOKEN: FAULTS_ADMIN_TOKEN, ...env } })
+    try {
+      await child.waitUntilAnswering(startTimeoutMs, () => true)
+    } catch (error) {
+      child.kill()
+      throw error
     }
+    return new ServerProcess(child)
+  }
+
+  get port(): number {
+    return this.process.port
   }
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`
   }
 
+  /** Every line the process wrote (stdout and stderr). */
+  get output(): readonly string[] {
+    return this.process.lines
+  }
+
   tail(lines = 40): string {
-    return this.output.slice(-lines).map((line) => line.slice(0, 400)).join('\n')
+    return this.process.tail(lines)
   }
 
-  /** Resolves with the first log line (parsed) that `match` accepts, looking back over what was logged. */
-  async waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs: number, what: string): Promise<Record<string, unknown>> {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      for (const line of this.output) {
-        if (!line.startsWith('{')) continue
-        try {
-          const parsed = JSON.parse(line) as Record<string, unknown>
-          if (match(parsed)) return parsed
-        } catch {
-          // a line cut by the buffer; the next poll sees it whole
-        }
-      }
-      if (Date.now() > deadline) throw new Error(`server did not log ${what} within ${timeoutMs} ms:\n${this.tail()}`)
-      await delay(50)
-    }
+  /** Resolves with the first log line that `match` accepts, looking back over what was logged. */
+  waitForLog(match: (line: LogLine) => boolean, timeoutMs: number, what: string): Promise<LogLine> {
+    return this.process.waitForLog(what, timeoutMs, match)
   }
 
-  async get(urlPath: string, options: { headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<HttpResult> {
-    return this.request('GET', urlPath, options)
+  get(urlPath: string, options: { headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<HttpResult> {
+    return this.process.request('GET', urlPath, options)
   }
 
-  async request(method: string, urlPath: string, options: { headers?: Record<string, string>; body?: string; timeoutMs?: number } = {}): Promise<HttpResult> {
-    const started = performance.now()
-    const response = await fetch(`${this.url}${urlPath}`, {
-      method,
-      headers: options.headers ?? {},
-      ...(options.body !== undefined ? { body: options.body } : {}),
-      signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
-    })
-    const body = await response.text()
-    return { status: response.status, headers: response.headers, body, elapsedMs: performance.now() - started }
+  request(method: string, urlPath: string, options: { headers?: Record<string, string>; body?: string; timeoutMs?: number } = {}): Promise<HttpResult> {
+    return this.process.request(method, urlPath, options)
   }
 
   admin(method: string, urlPath: string, body?: unknown, timeoutMs = 30_000): Promise<HttpResult> {
     return this.request(method, urlPath, {
-      headers: { authorization: `Bearer ${FAULTS_ADMIN_TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: { authorization: `Bearer ${FAULTS_ADMIN_TOKEN}` },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       timeoutMs,
     })
@@ -143,7 +98,7 @@ export class ServerProcess {
 
   /** Sends `signal` and waits for the exit, at most `timeoutMs`; then kills it and fails. */
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 20_000): Promise<ServerExit> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exited
+    if (!this.process.running) return this.exited
     this.signal(signal)
     return this.waitForExit(timeoutMs)
   }
@@ -151,28 +106,24 @@ export class ServerProcess {
   /** Sends `signal` and returns at once; the exit is measured from here. */
   signal(signal: NodeJS.Signals): void {
     this.#signalledAt = Date.now()
-    this.child.kill(signal)
+    this.process.signal(signal)
   }
 
   /** Waits for the process to exit, at most `timeoutMs`; then kills it and fails. */
   async waitForExit(timeoutMs: number): Promise<ServerExit> {
-    let timer: NodeJS.Timeout | undefined
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs)
-    })
-    const result = await Promise.race([this.exited, timedOut])
-    clearTimeout(timer)
-    if (result === 'timeout') {
+    try {
+      await this.process.waitForExit(timeoutMs)
+    } catch (error) {
       this.kill()
       await this.exited
-      throw new Error(`server did not exit within ${timeoutMs} ms:\n${this.tail()}`)
+      throw error
     }
-    return result
+    return this.exited
   }
 
   /** Last resort (cleanup after a failure): SIGKILL if still running. */
   kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL')
+    this.process.kill()
   }
 }
 
@@ -229,18 +180,11 @@ export async function withPostgres<T>(schema: string, use: (db: PostgresDatabase
   }
 }
 
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
+export { delay }
 
 /** Polls `check` every 100 ms until it is true; fails after `timeoutMs`. A throwing check counts as false. */
 export async function pollUntil(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string | (() => string)): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (await Promise.resolve().then(check).catch(() => false)) return
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`)
-    await delay(100)
-  }
+  await poll(what, timeoutMs, check, { intervalMs: 100 })
 }
 
 /** A temporary log file path for a server process, removed by the returned cleanup. */

@@ -7,8 +7,9 @@ import type { OutgoingHttpHeaders } from 'node:http'
 import { WARM_TARGETS_FILE } from '../../src/schools/warm-targets.ts'
 import { createTestApp, TEST_ADMIN_TOKEN, type TestApp, type TestAppOptions } from './app.ts'
 import type { DatabaseBackend } from './database.ts'
-import { testDatabaseUrl, testRedisUrl } from './env.ts'
+import { skipUnlessServers, testDatabaseUrl, testRedisUrl } from './env.ts'
 import { deleteKeysUnder, rawRedis } from './redis.ts'
+import { delay, poll } from './wait.ts'
 
 /**
  * PostgreSQL when the run has it (CI always does), else PGlite. These suites test the cache and
@@ -42,6 +43,7 @@ export async function deleteRedisPrefix(prefix: string): Promise<void> {
 
 /** Registers `suite` once per cache mode, each with its own app on the preferred backend. */
 export function describeEachCacheMode(title: string, suite: (getApp: () => TestApp, mode: CacheMode) => void, options: Omit<TestAppOptions, 'redis' | 'backend'> = {}): void {
+  skipUnlessServers(`${title} [${preferredBackend}, redis]`, ['redis'])
   for (const mode of cacheModes()) {
     describe(`${title} [${preferredBackend}, ${mode}]`, () => {
       let current: TestApp | undefined
@@ -143,20 +145,12 @@ export function warmedUrls(): string[] {
   ]
 }
 
-export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+export { delay }
 
 /** Polls `check` until it returns a value other than undefined; fails with `what` after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  for (;;) {
-    try {
-      const value = await check()
-      if (value !== undefined) return value
-    } catch (error) {
-      last = error
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`)
-    await delay(intervalMs)
-  }
+export function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string, intervalMs = 50): Promise<T> {
+  return poll(what, timeoutMs, async () => {
+    const value = await check()
+    return value === undefined ? undefined : { value }
+  }, { intervalMs, reportErrors: true }).then((found) => found.value)
 }

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import http from 'node:http'
 import path from 'node:path'
 import { PROJECT_ROOT } from '../../src/config.ts'
+import { delay, poll } from './wait.ts'
 
 export interface LogLine {
   level?: number
@@ -53,19 +54,11 @@ function killGroup(child: ChildProcess): void {
   }
 }
 
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
+export { delay }
 
 /** Polls `check` until it returns something other than undefined or false; a throwing check counts as not yet. */
-export async function pollFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false> | T | undefined | false, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await Promise.resolve().then(check).catch(() => undefined)
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await delay(intervalMs)
-  }
+export function pollFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false> | T | undefined | false, intervalMs = 50): Promise<T> {
+  return poll(what, timeoutMs, check, { intervalMs })
 }
 
 /** True while a process with this pid exists (signal 0 only checks). */
@@ -76,6 +69,12 @@ export function processAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
+}
+
+/** One response header as a single string, or null when absent (what fetch's Headers.get gives). */
+export function headerOf(answer: HttpAnswer, name: string): string | null {
+  const value = answer.headers[name.toLowerCase()]
+  return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value
 }
 
 /** One HTTP request to 127.0.0.1:`port`; never keeps the connection unless an agent is given. */
@@ -119,6 +118,8 @@ export class NodeProcess {
   readonly exited: Promise<ProcessExit>
   readonly #logs: LogLine[] = []
   readonly #child: ChildProcess
+  /** Settles once the output pipes are closed (or a while after the exit, if a surviving worker holds them). */
+  readonly #drained: Promise<void>
   #partial = ''
 
   private constructor(readonly label: string, child: ChildProcess, readonly port: number) {
@@ -126,6 +127,12 @@ export class NodeProcess {
     liveChildren.add(child)
     child.stdout?.on('data', (chunk: Buffer) => this.#collect(chunk))
     child.stderr?.on('data', (chunk: Buffer) => this.#collect(chunk))
+    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()))
+    this.#drained = new Promise<void>((resolve) => {
+      child.once('exit', () => {
+        void Promise.race([closed, delay(2000)]).then(() => resolve())
+      })
+    })
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         liveChildren.delete(child)
@@ -165,11 +172,14 @@ export class NodeProcess {
   }
 
   async waitForLogs(what: string, count: number, timeoutMs: number, match: (line: LogLine) => boolean): Promise<LogLine[]> {
-    const deadline = Date.now() + timeoutMs
+    const deadline = performance.now() + timeoutMs
     for (;;) {
+      // After the exit, the output still in the pipes is read before giving up.
+      const exited = !this.running
+      if (exited) await this.#drained
       const found = this.#logs.filter(match)
       if (found.length >= count) return found
-      if (!this.running || Date.now() > deadline) {
+      if (exited || performance.now() > deadline) {
         throw new Error(`${this.label}: ${this.running ? `timed out after ${timeoutMs} ms` : 'exited'} waiting for ${what} (${found.length} of ${count} seen)\n${this.tail()}`)
       }
       await delay(50)
@@ -181,14 +191,14 @@ export class NodeProcess {
     return line!
   }
 
-  /** Waits until GET /health answers 200 (a cluster answers once one worker listens). */
-  async waitUntilAnswering(timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs
+  /** Waits until GET /health answers with a status `accept` takes, by default 200 (a cluster answers once one worker listens). */
+  async waitUntilAnswering(timeoutMs = 60_000, accept: (status: number) => boolean = (status) => status === 200): Promise<void> {
+    const deadline = performance.now() + timeoutMs
     for (;;) {
       if (!this.running) throw new Error(`${this.label} exited (${JSON.stringify(await this.exited)}) before answering\n${this.tail()}`)
       const answer = await httpRequest(this.port, 'GET', '/health', { timeoutMs: 2000 }).catch(() => undefined)
-      if (answer?.status === 200) return
-      if (Date.now() > deadline) throw new Error(`${this.label} did not answer /health within ${timeoutMs} ms\n${this.tail()}`)
+      if (answer && accept(answer.status)) return
+      if (performance.now() > deadline) throw new Error(`${this.label} did not answer /health within ${timeoutMs} ms\n${this.tail()}`)
       await delay(100)
     }
   }

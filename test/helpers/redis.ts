@@ -5,6 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import net from 'node:net'
 import { Redis } from 'ioredis'
+import { poll } from './wait.ts'
 
 /** A plain client for assertions. Errors are swallowed: a test asserting on Redis fails on the command instead. */
 export function rawRedis(url: string): Redis {
@@ -65,13 +66,10 @@ export class OwnRedisServer {
   async start(): Promise<void> {
     const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
     this.#process = child
-    const deadline = Date.now() + 10_000
-    while (Date.now() < deadline) {
+    await poll(`redis-server to answer on port ${this.port}`, 30_000, async () => {
       if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode} on port ${this.port}`)
-      if (await answersPing(this.url)) return
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
-    throw new Error(`redis-server did not answer on port ${this.port}`)
+      return answersPing(this.url)
+    }, { reportErrors: true })
   }
 
   async stop(): Promise<void> {

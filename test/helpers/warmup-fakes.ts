@@ -4,6 +4,7 @@
 import pino from 'pino'
 import type { WarmKey, WarmTarget } from '../../src/warmup/targets.ts'
 import { WarmTargetRegistry } from '../../src/warmup/targets.ts'
+import { delay, poll } from './wait.ts'
 
 export interface CapturedLog {
   level: number
@@ -41,7 +42,7 @@ export function fakeTarget(name: string, group: string, keys: string[], options:
       key,
       warm: async () => {
         await options.onWarm?.(key)
-        if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs))
+        if (options.delayMs) await delay(options.delayMs)
         if (options.failing?.includes(key)) throw new Error(`cannot warm ${key}`)
         warmed.push(key)
       },
@@ -57,7 +58,7 @@ export function concurrencyProbe(): { onWarm: () => Promise<void>; max: () => nu
     onWarm: async () => {
       inFlight += 1
       max = Math.max(max, inFlight)
-      await new Promise((resolve) => setTimeout(resolve, 5))
+      await delay(5)
       inFlight -= 1
     },
     max: () => max,
@@ -74,12 +75,8 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
 }
 
 /** Polls until check() is true, failing after timeoutMs. Short real waits only. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+  await poll(what, timeoutMs, check, { intervalMs: 20 })
 }
 
 /** Deletes a test's BullMQ queue (schedules outlive the schedulers on purpose, so tests clean up). */

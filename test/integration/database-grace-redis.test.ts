@@ -1,5 +1,5 @@
 // Grace while PostgreSQL is down, memory + Redis cache (see grace-suite.ts).
-import { testDatabaseUrl, testRedisUrl } from '../helpers/env.ts'
+import { skipUnlessServers } from '../helpers/env.ts'
 import { graceSuite } from './grace-suite.ts'
 
-if (testDatabaseUrl && testRedisUrl) graceSuite('redis')
+if (skipUnlessServers('grace while the database is down [postgres, redis]', ['postgres', 'redis'])) graceSuite('redis')

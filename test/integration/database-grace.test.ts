@@ -1,5 +1,5 @@
 // Grace while PostgreSQL is down, memory-only cache (see grace-suite.ts).
-import { testDatabaseUrl } from '../helpers/env.ts'
+import { skipUnlessServers } from '../helpers/env.ts'
 import { graceSuite } from './grace-suite.ts'
 
-if (testDatabaseUrl) graceSuite('memory')
+if (skipUnlessServers('grace while the database is down [postgres, memory]', ['postgres'])) graceSuite('memory')

@@ -12,17 +12,19 @@ import { createTestApp, type TestApp } from '../helpers/app.ts'
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts'
 import { testDatabaseUrl } from '../helpers/env.ts'
 import { FaultProxy } from '../helpers/faults-proxy.ts'
-import { closeTestApp, delay, eventually, get, warmedUrls, type Answer, type CacheMode } from '../helpers/integration.ts'
+import { closeTestApp, eventually, get, warmedUrls, type Answer, type CacheMode } from '../helpers/integration.ts'
 import { SOURCE_DIR } from '../helpers/source-data.ts'
+import { withClockAhead } from '../helpers/wait.ts'
 
 const DATABASE_TIMEOUT_MS = 1500
 /** A cold request must fail within a few statement timeouts, never hang. */
 const FAILURE_BOUND_MS = 5 * DATABASE_TIMEOUT_MS
-const TTL_SECONDS = 1
+/** Long in real time (nothing goes stale while the suite warms); the clock is moved past it instead. */
+const TTL_SECONDS = 60
 
-async function pastTtl(): Promise<void> {
-  // Values are written at warm time; past their TTL a read must serve them as stale.
-  await delay(TTL_SECONDS * 1000 + 500)
+/** Runs `use` with the clock past every value's TTL (without waiting for it): values written at warm time read as stale. */
+function pastTtl<T>(use: () => Promise<T>): Promise<T> {
+  return withClockAhead(2 * TTL_SECONDS * 1000, use)
 }
 
 /** Registers the grace suite for one cache mode; the caller checks that PostgreSQL (and Redis) are there. */
@@ -89,9 +91,11 @@ export function graceSuite(mode: CacheMode): void {
       })
     }
 
-    async function assertGrace(failure: 'refuse' | 'blackhole'): Promise<void> {
-      await pastTtl()
+    function assertGrace(failure: 'refuse' | 'blackhole'): Promise<void> {
+      return pastTtl(() => assertStaleAndFailFast(failure))
+    }
 
+    async function assertStaleAndFailFast(failure: 'refuse' | 'blackhole'): Promise<void> {
       for (let round = 0; round < 2; round++) {
         for (const url of urls) {
           const answer = await get(app(), url)
@@ -151,24 +155,24 @@ export function graceSuite(mode: CacheMode): void {
         }, 20_000, `${url} fresh`, 200)
         before.set(url, String(fresh.headers.etag))
       }
-      await pastTtl()
-
-      proxy.hold()
-      try {
-        const completedBefore = app().runtime.db.counter.total
-        const answers = await Promise.all(urls.map((url) => get(app(), url)))
-        // Nothing reached the database and came back, and yet every request was answered.
-        assert.equal(app().runtime.db.counter.total, completedBefore, 'no query completed while held')
-        for (const [index, answer] of answers.entries()) {
-          const url = urls[index]!
-          assert.equal(answer.status, 200, url)
-          assert.equal(answer.headers['x-cache'], 'stale', url)
-          assert.equal(answer.headers.etag, before.get(url), `${url} returns the old body`)
+      await pastTtl(async () => {
+        proxy.hold()
+        try {
+          const completedBefore = app().runtime.db.counter.total
+          const answers = await Promise.all(urls.map((url) => get(app(), url)))
+          // Nothing reached the database and came back, and yet every request was answered.
+          assert.equal(app().runtime.db.counter.total, completedBefore, 'no query completed while held')
+          for (const [index, answer] of answers.entries()) {
+            const url = urls[index]!
+            assert.equal(answer.status, 200, url)
+            assert.equal(answer.headers['x-cache'], 'stale', url)
+            assert.equal(answer.headers.etag, before.get(url), `${url} returns the old body`)
+          }
+          await proxy.whenHeld(5000)
+        } finally {
+          proxy.release()
         }
-        await proxy.whenHeld(5000)
-      } finally {
-        proxy.release()
-      }
+      })
       for (const url of urls) {
         await eventually(async () => ((await get(app(), url)).headers['x-cache'] === 'hit' ? true : undefined), 20_000, `${url} reloaded after release`, 200)
       }

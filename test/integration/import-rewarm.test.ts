@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { createTestApp, type TestApp } from '../helpers/app.ts'
-import { testDatabaseUrl, testRedisUrl, uniqueName } from '../helpers/env.ts'
+import { skipUnlessServers, uniqueName } from '../helpers/env.ts'
 import { closeTestApp, deleteRedisPrefix, eventually, get } from '../helpers/integration.ts'
 import { BANDING_FIXTURE, edbRows, sourceCopy } from '../helpers/source-data.ts'
 
@@ -15,7 +15,7 @@ interface FilterOptions {
   filters: Record<string, { code: string; count: number }[]>
 }
 
-if (testDatabaseUrl && testRedisUrl) {
+if (skipUnlessServers('import, invalidate and re-warm', ['postgres', 'redis'])) {
   describe('an import on one instance re-warms the others [postgres, redis]', () => {
     const prefix = uniqueName('rewarm')
     let instanceA: TestApp | undefined

@@ -87,9 +87,13 @@ describeEachCacheMode('no cold window during clear-and-warmup', (getApp) => {
     assert.ok(queries <= queryBound(), `${queries} queries for ${urls.length} keys and ${result.requests} requests (bound ${queryBound()}); ${describeCounts(result)}`)
   })
 
-  test('after the run every key is a hit again', async () => {
+  test('after a clear and re-warm every key is a hit again', async () => {
+    // Its own clear and run, so it holds whatever ran before it.
+    await getApp().runtime.cache.expireAll()
+    const summary = await getApp().runtime.runner.run({ groups: ['all'], trigger: 'test' })
+    assert.equal(summary.failed, 0)
     for (const url of urls) {
-      await eventually(async () => ((await get(getApp(), url)).headers['x-cache'] === 'hit' ? true : undefined), 10_000, `${url} to be a hit`)
+      await eventually(async () => ((await get(getApp(), url)).headers['x-cache'] === 'hit' ? true : undefined), 30_000, `${url} to be a hit`)
     }
   })
 })

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { Job } from 'bullmq'
 import type { WarmupJobData, WarmupJobResult } from '../../src/warmup/bullmq-scheduler.ts'
-import { testDatabaseUrl, testRedisUrl } from '../helpers/env.ts'
+import { skipUnlessServers } from '../helpers/env.ts'
 import { sharedDeployment, type SharedDeployment } from '../helpers/process-deployment.ts'
 import { delay, messageOf, pollFor, type NodeProcess } from '../helpers/process-server.ts'
 
@@ -31,7 +31,7 @@ interface RunRow {
   finished_at: Date | null
 }
 
-if (testDatabaseUrl && testRedisUrl) {
+if (skipUnlessServers('BullMQ failover', ['postgres', 'redis'])) {
   describe('a scheduled warmup whose instance dies mid-run', () => {
     let deployment: SharedDeployment
     before(async () => {

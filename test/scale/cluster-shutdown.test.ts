@@ -10,13 +10,13 @@
 // Registered when the run has PostgreSQL and Redis (always in CI).
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { testDatabaseUrl, testRedisUrl } from '../helpers/env.ts'
+import { skipUnlessServers, testDatabaseUrl } from '../helpers/env.ts'
 import { FaultProxy } from '../helpers/faults-proxy.ts'
 import { sharedDeployment, type SharedDeployment } from '../helpers/process-deployment.ts'
 import { messageOf, pollFor, processAlive } from '../helpers/process-server.ts'
 import { requestInFlightAcrossShutdown } from './cluster-support.ts'
 
-if (testDatabaseUrl && testRedisUrl) {
+if (skipUnlessServers('cluster shutdown', ['postgres', 'redis'])) {
   describe('schools serve --workers N shutting down', () => {
     let deployment: SharedDeployment
     let proxy: FaultProxy

@@ -9,7 +9,7 @@
 // Registered when the run has PostgreSQL and Redis (always in CI).
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { testDatabaseUrl, testRedisUrl } from '../helpers/env.ts'
+import { skipUnlessServers, testDatabaseUrl } from '../helpers/env.ts'
 import { FaultProxy } from '../helpers/faults-proxy.ts'
 import { sharedDeployment, type SharedDeployment } from '../helpers/process-deployment.ts'
 import { delay, messageOf, pollFor, processAlive, type LogLine, type NodeProcess } from '../helpers/process-server.ts'
@@ -22,7 +22,7 @@ interface Health {
 
 const isListening = (line: LogLine): boolean => messageOf(line).startsWith('school API listening on')
 
-if (testDatabaseUrl && testRedisUrl) {
+if (skipUnlessServers('cluster of workers', ['postgres', 'redis'])) {
   describe('schools serve --workers 3', () => {
     let deployment: SharedDeployment
     let primary: NodeProcess

@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict'
 import http from 'node:http'
 import { after, before, describe, test } from 'node:test'
-import { testDatabaseUrl, testRedisUrl } from '../helpers/env.ts'
+import { skipUnlessServers, testRedisUrl } from '../helpers/env.ts'
 import { FaultProxy } from '../helpers/faults-proxy.ts'
 import { adminHeaders, sharedDeployment, type SharedDeployment } from '../helpers/process-deployment.ts'
 import { delay, pollFor, type NodeProcess } from '../helpers/process-server.ts'
@@ -25,7 +25,7 @@ interface Health {
   cache: { ok: boolean; detail?: string }
 }
 
-if (testDatabaseUrl && testRedisUrl) {
+if (skipUnlessServers('invalidation with Redis down', ['postgres', 'redis'])) {
   describe('invalidation while Redis is unreachable', () => {
     let deployment: SharedDeployment
     let proxy: FaultProxy

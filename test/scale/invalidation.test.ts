@@ -14,7 +14,7 @@ import http from 'node:http'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { testDatabaseUrl, testRedisUrl } from '../helpers/env.ts'
+import { skipUnlessServers } from '../helpers/env.ts'
 import { adminHeaders, percentile, sharedDeployment, type SharedDeployment } from '../helpers/process-deployment.ts'
 import { delay, messageOf, type NodeProcess } from '../helpers/process-server.ts'
 import { cachedEverywhere, get, untilChanged } from './invalidation-support.ts'
@@ -22,7 +22,7 @@ import { cachedEverywhere, get, untilChanged } from './invalidation-support.ts'
 const TRIALS = 100
 const BOUND_MS = 2000
 
-if (testDatabaseUrl && testRedisUrl) {
+if (skipUnlessServers('invalidation across instances', ['postgres', 'redis'])) {
   describe('cross-instance invalidation between two processes', () => {
     let deployment: SharedDeployment
     let a: NodeProcess

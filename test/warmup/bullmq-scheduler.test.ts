@@ -10,6 +10,7 @@ import type { SchedulerTick, TickHandler } from '../../src/warmup/scheduler.ts'
 import type { WarmupStatus, WarmupSummary } from '../../src/warmup/summary.ts'
 import { testRedisUrl, uniqueName } from '../helpers/env.ts'
 import { appGroups, captureLogger, deferred, obliterateQueue, waitFor } from '../helpers/warmup-fakes.ts'
+import { delay } from '../helpers/wait.ts'
 
 const DAILY: ScheduleJob[] = [
   { name: 'daily-all-0300', cron: '0 3 * * *', groups: ['all'] },
@@ -87,7 +88,7 @@ describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_REDIS
     const a = instance('a#0', record('a#0'), { jobs })
     const b = instance('b#0', record('b#0'), { jobs })
     await Promise.all([a.start(), b.start()])
-    await waitFor(() => ticks.length >= 3, 6000, 'three ticks')
+    await waitFor(() => ticks.length >= 3, 30_000, 'three ticks')
     await Promise.all([a.stop(), b.stop()])
     const instants = ticks.map((tick) => tick.scheduledAt)
     assert.equal(new Set(instants).size, instants.length, `no tick ran twice: ${instants.join(', ')}`)
@@ -104,7 +105,7 @@ describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_REDIS
     const handler = (id: string): TickHandler => async (tick) => {
       const start = Date.now()
       if (tick.job === undefined) await gate.promise
-      else await new Promise((resolve) => setTimeout(resolve, 50))
+      else await delay(50)
       spans.push({ kind: tick.job ?? 'manual', instance: id, start, end: Date.now() })
       return summary(tick, id)
     }
@@ -113,10 +114,11 @@ describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_REDIS
     const b = instance('b#0', handler('b#0'), { jobs })
     await Promise.all([a.start(), b.start()])
     await a.enqueue({ groups: ['all'], trigger: 'admin' })
-    await waitFor(async () => (await a.queue.getActiveCount()) === 1 && (await a.queue.getActive())[0]?.name === 'manual', 4000, 'the manual run to start')
-    await new Promise((resolve) => setTimeout(resolve, 1500)) // ticks fall due meanwhile and must wait
+    await waitFor(async () => (await a.queue.getActiveCount()) === 1 && (await a.queue.getActive())[0]?.name === 'manual', 30_000, 'the manual run to start')
+    // A tick falls due meanwhile and must wait: it is in the queue, not running.
+    await waitFor(async () => (await a.queue.getJobs(['wait', 'prioritized'])).some((job) => job.name !== 'manual'), 30_000, 'a tick to fall due during the manual run')
     gate.resolve()
-    await waitFor(() => spans.some((span) => span.kind === 'manual') && spans.filter((span) => span.kind !== 'manual').length >= 2, 6000, 'ticks after the manual run')
+    await waitFor(() => spans.some((span) => span.kind === 'manual') && spans.filter((span) => span.kind !== 'manual').length >= 2, 30_000, 'ticks after the manual run')
     await Promise.all([a.stop(), b.stop()])
     const sorted = [...spans].sort((x, y) => x.start - y.start)
     for (let index = 1; index < sorted.length; index += 1) {
@@ -142,21 +144,21 @@ describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_REDIS
       return summary(tick, 'w#0')
     })
     await worker.start()
-    await waitFor(() => ticks.length === 1, 4000, 'the manual run to start')
+    await waitFor(() => ticks.length === 1, 30_000, 'the manual run to start')
     assert.deepEqual(ticks[0], { job: undefined, groups: ['all'], trigger: 'admin', runId: first.runId, scheduledAt: ticks[0]!.scheduledAt, attempt: 1 })
     const whileRunning = await enqueuer.enqueue({ groups: ['all'], trigger: 'admin' })
     assert.equal(whileRunning.deduplicated, true)
     assert.equal(whileRunning.runId, first.runId)
 
     gate.resolve()
-    await waitFor(async () => (await enqueuer.queue.getJobState(first.jobId)) === 'completed', 4000, 'completion')
+    await waitFor(async () => (await enqueuer.queue.getJobState(first.jobId)) === 'completed', 30_000, 'completion')
     const done = await enqueuer.queue.getJob(first.jobId)
     assert.equal(done?.returnvalue.instance, 'w#0')
     assert.equal(done?.returnvalue.runId, first.runId)
     const next = await enqueuer.enqueue({ groups: ['all'], trigger: 'admin' })
     assert.equal(next.deduplicated, false)
     assert.notEqual(next.runId, first.runId)
-    await waitFor(() => ticks.length === 2, 4000, 'the next manual run')
+    await waitFor(() => ticks.length === 2, 30_000, 'the next manual run')
     assert.equal(ticks.length, 2)
     await assert.rejects(enqueuer.enqueue({ groups: ['nope'], trigger: 'admin' }), /unknown warmup group 'nope'/)
   })
@@ -171,10 +173,10 @@ describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_REDIS
     await scheduler.start()
     // Retries are what scheduled ticks get; a manual run asks for them explicitly (default 1 attempt).
     const { runId, jobId } = await scheduler.enqueue({ groups: ['all'], trigger: 'admin', attempts: 3 })
-    await waitFor(() => attempts.length === 1, 4000, 'first attempt')
+    await waitFor(() => attempts.length === 1, 30_000, 'first attempt')
     const duringBackoff = await scheduler.enqueue({ groups: ['all'], trigger: 'admin' })
     assert.deepEqual([duringBackoff.deduplicated, duringBackoff.runId], [true, runId])
-    await waitFor(async () => (await scheduler.queue.getJobState(jobId)) === 'completed', 8000, 'completion after retries')
+    await waitFor(async () => (await scheduler.queue.getJobState(jobId)) === 'completed', 30_000, 'completion after retries')
     assert.deepEqual(attempts.map((attempt) => [attempt.attempt, attempt.runId]), [[1, runId], [2, runId], [3, runId]])
     const firstGap = attempts[1]!.at - attempts[0]!.at
     const secondGap = attempts[2]!.at - attempts[1]!.at
@@ -194,10 +196,10 @@ describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_REDIS
     }, { backoffMs: 50 })
     await scheduler.start()
     const first = await scheduler.enqueue({ groups: ['all'], trigger: 'admin' })
-    await waitFor(async () => (await scheduler.queue.getJobState(first.jobId)) === 'failed', 6000, 'failure without retry')
+    await waitFor(async () => (await scheduler.queue.getJobState(first.jobId)) === 'failed', 30_000, 'failure without retry')
     const second = await scheduler.enqueue({ groups: ['all'], trigger: 'admin' })
     assert.equal(second.deduplicated, false)
-    await waitFor(async () => (await scheduler.queue.getJobState(second.jobId)) === 'completed', 6000, 'next run')
+    await waitFor(async () => (await scheduler.queue.getJobState(second.jobId)) === 'completed', 30_000, 'next run')
     assert.equal(calls, 2)
   })
 
@@ -210,7 +212,7 @@ describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_REDIS
     }, { backoffMs: 50 })
     await scheduler.start()
     const { jobId } = await scheduler.enqueue({ groups: ['all'], trigger: 'admin', attempts: 3 })
-    await waitFor(async () => (await scheduler.queue.getJobState(jobId)) === 'failed', 6000, 'final failure')
+    await waitFor(async () => (await scheduler.queue.getJobState(jobId)) === 'failed', 30_000, 'final failure')
     const job = await scheduler.queue.getJob(jobId)
     assert.equal(calls, 3)
     assert.equal(job?.attemptsMade, 3)
@@ -240,7 +242,7 @@ describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_REDIS
       return summary(tick, 'alive#0')
     }, { lockDurationMs: 1000, stalledIntervalMs: 300 })
     await survivor.start()
-    await waitFor(async () => (await enqueuer.queue.getJobState(jobId)) === 'completed', 8000, 'the stalled job to be rerun')
+    await waitFor(async () => (await enqueuer.queue.getJobState(jobId)) === 'completed', 30_000, 'the stalled job to be rerun')
     assert.equal(ticks.length, 1)
     assert.equal(ticks[0]!.runId, runId)
     const job = await enqueuer.queue.getJob(jobId)
@@ -252,15 +254,15 @@ describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_REDIS
     fresh()
     const sockets = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'TCPSocketWrap').length
     // Connections of earlier tests finish closing asynchronously.
-    await waitFor(() => sockets() === 0, 2000, 'earlier sockets to close')
+    await waitFor(() => sockets() === 0, 30_000, 'earlier sockets to close')
     const scheduler = new BullmqScheduler({ redisUrl: testRedisUrl!, prefix, jobs: DAILY, logger: captureLogger().logger, instanceId: 'x#0', onTick: ok('x#0') })
     try {
       await scheduler.start()
-      await waitFor(() => sockets() >= 2, 2000, 'queue and worker connections to open')
+      await waitFor(() => sockets() >= 2, 30_000, 'queue and worker connections to open')
     } finally {
       await scheduler.close()
     }
-    await waitFor(() => sockets() === 0, 2000, 'sockets to close')
+    await waitFor(() => sockets() === 0, 30_000, 'sockets to close')
     // Schedules stay in Redis for the other instances (afterEach removes the test's queue).
     const queue = new Queue('warmup', { connection: { url: testRedisUrl! }, prefix })
     try {

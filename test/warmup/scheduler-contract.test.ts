@@ -1,7 +1,7 @@
 // One contract, two schedulers: whatever runs the ticks (croner in this process, or BullMQ
 // job schedulers shared by instances), the app sees the same behaviour. The BullMQ copy
-// runs only when a Redis answers (testRedisUrl). Ticks use a per-second cron, so no test
-// waits more than a couple of seconds.
+// runs only when a Redis answers (testRedisUrl). Ticks use a per-second cron; nothing is timed:
+// the tests wait for ticks, with generous deadlines.
 import assert from 'node:assert/strict'
 import { afterEach, describe, test } from 'node:test'
 import type { ScheduleJob } from '../../src/config.ts'
@@ -10,7 +10,7 @@ import { BullmqScheduler } from '../../src/warmup/bullmq-scheduler.ts'
 import { LocalScheduler } from '../../src/warmup/local-scheduler.ts'
 import { nextRunOf, type SchedulerTick, type WarmupScheduler } from '../../src/warmup/scheduler.ts'
 import type { WarmupSummary } from '../../src/warmup/summary.ts'
-import { testRedisUrl, uniqueName } from '../helpers/env.ts'
+import { skipUnlessServers, testRedisUrl, uniqueName } from '../helpers/env.ts'
 import { appGroups, captureLogger, obliterateQueue, waitFor } from '../helpers/warmup-fakes.ts'
 
 interface Harness {
@@ -42,7 +42,7 @@ const backends: [string, (prefix: string) => Factory][] = [
     return { scheduler, ticks, log }
   }],
 ]
-if (testRedisUrl) {
+if (skipUnlessServers('scheduler contract [bullmq]', ['redis'])) {
   backends.push(['bullmq', (prefix) => (jobs, instanceId = 'bull#0') => {
     const ticks: SchedulerTick[] = []
     const log = captureLogger()
@@ -97,15 +97,20 @@ for (const [backend, factoryFor] of backends) {
     test("a tick calls the callback with the job's groups and trigger, and status shows the last run", async () => {
       fresh()
       const { scheduler, ticks } = build([EVERY_SECOND, ...DAILY], `${backend}#7`)
+      const startedAt = Date.now()
       await scheduler.start()
-      await waitFor(() => ticks.length > 0, 4000, 'a tick')
+      await waitFor(() => ticks.length > 0, 30_000, 'a tick')
+      const seenAt = Date.now()
       const tick = ticks[0]!
       assert.equal(tick.job, 'every-second')
       assert.deepEqual(tick.groups, ['stats'])
       assert.equal(tick.trigger, 'schedule:every-second')
       assert.equal(tick.attempt, 1)
-      assert.ok(Math.abs(Date.parse(tick.scheduledAt) - Date.now()) < 3000)
-      await waitFor(async () => (await scheduler.status()).jobs.find((job) => job.name === 'every-second')?.lastRun !== null, 3000, 'last run in status')
+      // The cron instant it was due at: a whole second, after the start, not after it was seen.
+      const scheduledAt = Date.parse(tick.scheduledAt)
+      assert.equal(scheduledAt % 1000, 0, tick.scheduledAt)
+      assert.ok(scheduledAt >= Math.floor(startedAt / 1000) * 1000 && scheduledAt <= seenAt, `${tick.scheduledAt} between the start and the tick`)
+      await waitFor(async () => (await scheduler.status()).jobs.find((job) => job.name === 'every-second')?.lastRun !== null, 30_000, 'last run in status')
       const lastRun = (await scheduler.status()).jobs.find((job) => job.name === 'every-second')!.lastRun!
       assert.equal(lastRun.status, 'succeeded')
       assert.equal(lastRun.instance, `${backend}#7`)
@@ -117,11 +122,22 @@ for (const [backend, factoryFor] of backends) {
       fresh()
       const { scheduler, ticks } = build([EVERY_SECOND])
       await scheduler.start()
-      await waitFor(() => ticks.length > 0, 4000, 'a tick')
+      await waitFor(() => ticks.length > 0, 30_000, 'a tick')
       await scheduler.stop()
       assert.equal((await scheduler.status()).running, false)
       const count = ticks.length
-      await new Promise((resolve) => setTimeout(resolve, 2200))
+      // A second scheduler (its own queue) with the same every-second job is the clock: once it
+      // has ticked twice, at least one due instant has passed since the stop, on this machine's
+      // time however loaded, and the stopped scheduler must not have run it.
+      const witnessPrefix = uniqueName('wtest')
+      const witness = factoryFor(witnessPrefix)([EVERY_SECOND], `${backend}-witness#0`)
+      try {
+        await witness.scheduler.start()
+        await waitFor(() => witness.ticks.length >= 2, 30_000, 'two ticks of the witness scheduler')
+      } finally {
+        await witness.scheduler.close()
+        if (backend === 'bullmq') await obliterateQueue(testRedisUrl!, witnessPrefix)
+      }
       assert.equal(ticks.length, count)
     })
 
