@@ -5,16 +5,18 @@
 // from a narrow count(*).
 import type { FilterField, ListQuery } from './model.ts'
 
-const labelled = (column: string): string => `json_build_object('code', s.${column}, 'en', s.${column}_en, 'zh', s.${column}_zh)`
+/** A coded value with its labels from the one label table (code_labels, migration 006); NULL for a NULL code. */
+export const labelled = (field: FilterField, code: string): string =>
+  `(SELECT json_build_object('code', l.code, 'en', l.en, 'zh', l.zh) FROM code_labels l WHERE l.field = '${field}' AND l.code = ${code})`
 
 /** The fields of a list item (s: schools, b: secondary_banding); the detail adds more. */
 export const ITEM_JSON = `json_build_object(
   'schoolNo', s.school_no, 'schoolId', s.school_id, 'level', s.level,
   'nameEn', s.name_en, 'nameZh', s.name_zh, 'addressEn', s.address_en, 'addressZh', s.address_zh,
-  'district', ${labelled('district')}, 'category', ${labelled('category')}, 'schoolGroup', ${labelled('school_group')},
-  'gender', ${labelled('gender')}, 'session', ${labelled('session')}, 'religion', ${labelled('religion')},
-  'schoolNet', CASE WHEN s.school_net IS NULL THEN NULL ELSE json_build_object('code', s.school_net, 'en', 'School Net ' || s.school_net, 'zh', s.school_net || ' 校網') END,
-  'banding', CASE WHEN b.band IS NULL THEN NULL ELSE json_build_object('code', b.band, 'en', 'Band ' || upper(b.band), 'zh', '第' || (ARRAY['一','二','三'])[left(b.band, 1)::int] || '組別' || CASE WHEN length(b.band) > 1 THEN ' ' || upper(b.band) ELSE '' END) END,
+  'district', ${labelled('district', 's.district')}, 'category', ${labelled('category', 's.category')}, 'schoolGroup', ${labelled('schoolGroup', 's.school_group')},
+  'gender', ${labelled('gender', 's.gender')}, 'session', ${labelled('session', 's.session')}, 'religion', ${labelled('religion', 's.religion')},
+  'schoolNet', ${labelled('schoolNet', 's.school_net')},
+  'banding', ${labelled('banding', 'b.band')},
   'phone', s.phone, 'website', s.website, 'latitude', s.latitude, 'longitude', s.longitude
 )`
 

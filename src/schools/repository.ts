@@ -2,7 +2,7 @@
 // so a list page or a batch of details is one round trip and one JSON document, whatever its size.
 import type { Database } from '../db/database.ts'
 import { readFilterCombinations, readFilterOptions, readStats, type FilterCombination, type SchoolStats } from './facets.ts'
-import { ITEM_JSON, listStatement } from './list-query.ts'
+import { ITEM_JSON, labelled, listStatement } from './list-query.ts'
 import type { FilterOptions, Level, ListPage, ListQuery } from './model.ts'
 
 export { FILTER_COLUMNS } from './list-query.ts'
@@ -17,7 +17,7 @@ function detailStatement(where: string): string {
   return `
     SELECT s.school_no AS "schoolNo", (${ITEM_JSON}::jsonb || jsonb_build_object(
       'fax', s.fax, 'easting', s.easting, 'northing', s.northing,
-      'schoolNet', CASE WHEN s.school_net IS NULL THEN NULL ELSE jsonb_build_object('code', n.net, 'en', 'School Net ' || n.net, 'zh', n.net || ' 校網', 'areaZh', n.area_zh, 'webpage', n.webpage) END,
+      'schoolNet', CASE WHEN s.school_net IS NULL THEN NULL ELSE ${labelled('schoolNet', 's.school_net')}::jsonb || jsonb_build_object('areaZh', n.area_zh, 'webpage', n.webpage) END,
       'profile', CASE WHEN p.school_no IS NULL THEN NULL ELSE (to_jsonb(p) - 'school_no' - 'extra') || jsonb_build_object('extra', p.extra) END,
       'applicationWindows', coalesce((
         SELECT jsonb_agg(jsonb_build_object('opensAt', w.opens_at, 'closesAt', w.closes_at, 'openNow', now() >= w.opens_at AND now() < w.closes_at) ORDER BY w.opens_at)

@@ -4,7 +4,7 @@ import { after, before, describe } from 'node:test'
 import { openDatabase } from '../../src/db/connect.ts'
 import type { Database } from '../../src/db/database.ts'
 import { PostgresDatabase } from '../../src/db/postgres.ts'
-import { testDatabaseUrl, uniqueName } from './env.ts'
+import { skipUnlessServers, testDatabaseUrl, uniqueName } from './env.ts'
 
 export type DatabaseBackend = 'pglite' | 'postgres'
 
@@ -48,6 +48,7 @@ export async function createTestDatabase(backend: DatabaseBackend, options: { pg
  * opened before its first test and dropped after its last.
  */
 export function describeEachDatabase(title: string, suite: (getDb: () => TestDatabase, backend: DatabaseBackend) => void): void {
+  skipUnlessServers(`${title} [postgres]`, ['postgres'])
   for (const backend of availableBackends()) {
     describe(`${title} [${backend}]`, () => {
       let current: TestDatabase | undefined

@@ -43,7 +43,7 @@ function item(row: Row): unknown {
     gender: coded('gender'),
     session: coded('session'),
     religion: coded('religion'),
-    schoolNet: row.school_net === null ? null : { code: row.school_net, en: `School Net ${row.school_net}`, zh: `${row.school_net} 校網` },
+    schoolNet: row.school_net === null ? null : { code: row.school_net, en: `School Net ${row.school_net}`, zh: `${row.school_net} 校網 (${row.area_zh})` },
     banding: row.band === null ? null : bandLabel(String(row.band)),
     phone: row.phone,
     website: row.website,
@@ -125,7 +125,7 @@ describeEachDatabase('school repository', (getDb) => {
     const { db } = getDb()
     await importSchools(db, bundledSourceFiles(SOURCE_DIR))
     await importBanding(db, BANDING_FIXTURE)
-    rows = await db.query<Row>('SELECT s.*, b.band FROM schools s LEFT JOIN secondary_banding b ON b.school_no = s.school_no')
+    rows = await db.query<Row>('SELECT s.*, b.band, n.area_zh FROM schools s LEFT JOIN secondary_banding b ON b.school_no = s.school_no LEFT JOIN school_nets n ON n.net = s.school_net')
   })
 
   test('list gives the total and the page computed from the rows, for every kind of query', async () => {
