@@ -2,7 +2,7 @@
 -- (district, schoolNet, banding...) and code. Every read joins it: list items and details
 -- (src/schools/list-query.ts, repository.ts) and, through school_filter_codes, the filter
 -- options, stats and facet counts. Before it, the school net and band labels were written in
--- three places and disagreed (filter options said `41 校網 (中西區)`, list items `41 校網`).
+-- three places and disagreed (filter options said `41 校網 (area)`, list items `41 校網`).
 --
 -- The import still stores each row's labels beside its codes (the EDB file's own words); this
 -- table is refreshed from them, from school_nets and for the fixed set of bands, by
