@@ -98,15 +98,14 @@ export class ImportFileError extends AppError {
   }
 }
 
-/** A warmup was asked for while another one runs; carries the running run's id. */
-export class WarmupInProgressError extends AppError {
-  readonly code = 'E_WARMUP_IN_PROGRESS'
-  readonly statusCode = 409
-  constructor(readonly runId: string) {
-    super(`A warmup is already running (run ${runId})`, { runId })
+/** A warmup request names groups the registry does not have; lists the known ones (`all` included). */
+export class UnknownWarmupGroupError extends InvalidParameterError {
+  constructor(readonly unknownGroups: string[], readonly knownGroups: string[]) {
+    const plural = unknownGroups.length === 1 ? '' : 's'
+    super('groups', `unknown warmup group${plural} ${unknownGroups.map((group) => `'${group}'`).join(', ')}; known groups: ${knownGroups.join(', ')}`, { unknownGroups, knownGroups })
   }
   protected override publicContext(): ErrorContext {
-    return { runId: this.runId }
+    return { parameter: this.parameter, unknownGroups: this.unknownGroups, knownGroups: this.knownGroups }
   }
 }
 

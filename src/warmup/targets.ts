@@ -1,7 +1,7 @@
 // The registry of warm targets. A target belongs to one group and lists the cache keys it
 // keeps hot; each key carries its own warm() (the app's cache refresh). This module never
 // looks inside a key: it only lists, calls and times them.
-import { InvalidParameterError } from '../errors.ts'
+import { InvalidParameterError, UnknownWarmupGroupError } from '../errors.ts'
 
 export interface WarmKey {
   /** Stable, human-readable cache key; used in progress output, logs and error lists. */
@@ -36,15 +36,8 @@ export const ALL_GROUPS = 'all'
 const GROUP_NAME = /^[a-z][a-z0-9-]{0,62}$/
 
 /** Someone asked for a group that does not exist; InvalidParameterError makes it a 400. */
-export class UnknownWarmupGroupError extends InvalidParameterError {
-  constructor(readonly unknownGroups: string[], readonly knownGroups: string[]) {
-    const plural = unknownGroups.length === 1 ? '' : 's'
-    super('groups', `unknown warmup group${plural} ${unknownGroups.map((group) => `'${group}'`).join(', ')}; known groups: ${[ALL_GROUPS, ...knownGroups].join(', ')}`, { unknownGroups, knownGroups })
-  }
-  protected override publicContext(): Record<string, unknown> {
-    return { parameter: this.parameter, unknownGroups: this.unknownGroups, knownGroups: [ALL_GROUPS, ...this.knownGroups] }
-  }
-}
+// In the catalogue (src/errors.ts); exported here too, where its callers have always found it.
+export { UnknownWarmupGroupError }
 
 export class WarmTargetRegistry {
   readonly #groups = new Map<string, { optIn: boolean }>()
@@ -94,7 +87,7 @@ export class WarmTargetRegistry {
     const names = requested.map((group) => group.trim()).filter((group) => group !== '')
     if (names.length === 0) throw new InvalidParameterError('groups', 'must name at least one warmup group')
     const unknown = [...new Set(names.filter((group) => group !== ALL_GROUPS && !this.#groups.has(group)))]
-    if (unknown.length > 0) throw new UnknownWarmupGroupError(unknown, [...this.#groups.keys()])
+    if (unknown.length > 0) throw new UnknownWarmupGroupError(unknown, [ALL_GROUPS, ...this.#groups.keys()])
     const wanted = new Set(names)
     return [...this.#groups].filter(([name, { optIn }]) => wanted.has(name) || (wanted.has(ALL_GROUPS) && !optIn)).map(([name]) => name)
   }
