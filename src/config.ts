@@ -3,6 +3,7 @@
 // the variable, instead of surfacing as a strange runtime error hours later.
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { Cron } from 'croner'
 import { ConfigError } from './errors.ts'
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -150,18 +151,49 @@ function timeZone(env: Env, name: string, fallback: string): string {
 
 /**
  * SCHEDULE overrides the default jobs: `name=cron=group+group;name=cron=group`,
- * e.g. `nightly=0 3 * * *=all;lists=0 12 * * *=primary+secondary`.
+ * e.g. `nightly=0 3 * * *=all;lists=0 12 * * *=primary+secondary`. Everything but whether a
+ * group exists (the warm target registry knows that) is checked here, at start: names, cron
+ * expressions in the time zone, duplicates.
  */
-function schedule(env: Env): ScheduleJob[] {
+function schedule(env: Env, zone: string): ScheduleJob[] {
   const raw = env.SCHEDULE
   if (raw === undefined || raw.trim() === '') return DEFAULT_SCHEDULE
+  const names = new Set<string>()
   return raw.split(';').filter((part) => part.trim() !== '').map((part) => {
-    const [name, cron, groups] = part.split('=').map((piece) => piece.trim())
-    if (!name || !cron || !groups || !/^[a-z0-9-]+$/i.test(name)) {
-      throw new ConfigError('SCHEDULE', `entry '${part}' must look like name=cron=group+group`)
+    const [name, cron, groups, ...extra] = part.split('=').map((piece) => piece.trim())
+    if (!name || !cron || !groups || extra.length > 0 || !/^[a-z0-9-]+$/i.test(name)) {
+      throw new ConfigError('SCHEDULE', `entry '${part}' must look like name=cron=group+group (name: letters, digits, '-')`)
     }
-    return { name, cron, groups: groups.split('+').map((group) => group.trim()).filter(Boolean) }
+    if (names.has(name)) throw new ConfigError('SCHEDULE', `names job '${name}' twice`)
+    names.add(name)
+    let next: Date | null
+    try {
+      const parsed = new Cron(cron, { timezone: zone, paused: true })
+      next = parsed.nextRun()
+      parsed.stop()
+    } catch (error) {
+      throw new ConfigError('SCHEDULE', `job '${name}' has an invalid cron expression '${cron}': ${error instanceof Error ? error.message : String(error)}`)
+    }
+    if (next === null) throw new ConfigError('SCHEDULE', `job '${name}': cron expression '${cron}' never fires`)
+    const list = groups.split('+').map((group) => group.trim()).filter(Boolean)
+    const badGroup = list.find((group) => !/^[a-z0-9-]+$/i.test(group))
+    if (list.length === 0 || badGroup !== undefined) {
+      throw new ConfigError('SCHEDULE', `job '${name}' must name warmup groups joined by '+', got '${groups}'`)
+    }
+    return { name, cron, groups: list }
   })
+}
+
+/**
+ * REDIS_PREFIX starts every Redis key and BullMQ queue name of the deployment, and is matched with
+ * SCAN patterns: no spaces or glob characters.
+ */
+function redisPrefix(env: Env, name: string, fallback: string): string {
+  const value = env[name] || fallback
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/.test(value)) {
+    throw new ConfigError(name, `must be 1 to 100 letters, digits, '_', '.', ':' or '-' starting with a letter or digit, got '${value}'`)
+  }
+  return value
 }
 
 function identifier(env: Env, name: string, fallback: string): string {
@@ -180,6 +212,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (scheduler === 'bullmq' && !redisUrl) {
     throw new ConfigError('SCHEDULER', 'bullmq needs REDIS_URL')
   }
+  const zone = timeZone(env, 'SCHEDULER_TIMEZONE', 'Asia/Hong_Kong')
   const adminToken = env.ADMIN_TOKEN || undefined
   if (adminToken !== undefined && adminToken.length < 16) {
     throw new ConfigError('ADMIN_TOKEN', 'must be at least 16 characters')
@@ -195,7 +228,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseSchema: identifier(env, 'DATABASE_SCHEMA', 'public'),
     databaseTimeoutMs: integer(env, 'DATABASE_TIMEOUT_MS', 3000, 100, 600_000),
     redisUrl,
-    redisPrefix: env.REDIS_PREFIX || 'schools',
+    redisPrefix: redisPrefix(env, 'REDIS_PREFIX', 'schools'),
     cache: {
       listSeconds: integer(env, 'CACHE_TTL_LIST', 300, 1, 7 * 86400),
       detailSeconds: integer(env, 'CACHE_TTL_DETAIL', 1800, 1, 7 * 86400),
@@ -208,8 +241,8 @@ export function loadConfig(env: Env = process.env): Config {
     cacheOutageL1Seconds: integer(env, 'CACHE_OUTAGE_L1_SECONDS', 30, 1, 86_400),
     adminToken,
     scheduler,
-    timeZone: timeZone(env, 'SCHEDULER_TIMEZONE', 'Asia/Hong_Kong'),
-    schedule: schedule(env),
+    timeZone: zone,
+    schedule: schedule(env, zone),
     warmupOnBoot: boolean(env, 'WARMUP_ON_BOOT', true),
     warmupConcurrency: integer(env, 'WARMUP_CONCURRENCY', 4, 1, 64),
     warmListMaxFilters: integer(env, 'WARM_LIST_MAX_FILTERS', 2, 0, 2),

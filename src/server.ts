@@ -5,6 +5,7 @@ import { adminRoutes } from './admin/routes.ts'
 import { generateAdminToken } from './admin/auth.ts'
 import { buildApp } from './app.ts'
 import { loadConfig, type Config } from './config.ts'
+import { ConfigError } from './errors.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { metricsRoutes } from './operations/metrics.ts'
 import { openRuntime, type Runtime } from './runtime.ts'
@@ -95,9 +96,20 @@ export function exitOnSignals(close: () => Promise<void>, logger: Logger): void 
   process.once('SIGINT', onSignal)
 }
 
+/** The configuration, or one line naming the bad variable on stderr and exit 1 (no stack: it is the operator's input). */
+function configOrExit(): Config {
+  try {
+    return loadConfig()
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    process.stderr.write(`schools: ${error.message}\n`)
+    process.exit(1)
+  }
+}
+
 const isEntryPoint = import.meta.url === `file://${process.argv[1]}`
 if (isEntryPoint) {
-  const config = loadConfig()
+  const config = configOrExit()
   const logger = createLogger(config)
   startServer({ config, logger }).then((server) => exitOnSignals(server.close, logger), (error: unknown) => {
     logger.fatal({ err: error }, `failed to start: ${error instanceof Error ? error.message : String(error)}`)
