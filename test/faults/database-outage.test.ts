@@ -16,8 +16,11 @@ import { pollUntil, serverDatabase, ServerProcess, tempLogFile, type HttpResult,
 import { headerOf } from '../helpers/process-server.ts'
 import { deleteKeysUnder, rawRedis } from '../helpers/redis.ts'
 
-/** Generous: the database timeout is 500 ms; this only tells "answered" from "hung". */
-const NO_HANG_MS = 5000
+/**
+ * Generous: the database timeout is 500 ms; this only tells "answered" from "hung" (a hung request
+ * waits on a dead connection for minutes), so a loaded machine cannot cross it.
+ */
+const NO_HANG_MS = 20_000
 
 interface Snapshot {
   body: string
@@ -105,7 +108,7 @@ function databaseOutageSuite(title: string, options: { redis: boolean }): void {
       const seenStale = new Set<string>()
       // The whole outage, at least 3 s, and until every warm key has been served past its TTL.
       for (let round = 0; round < 500 && (Date.now() - cutAt < 3000 || seenStale.size < baseline.size); round += 1) {
-        assert.ok(Date.now() - cutAt < 30_000, `warm keys never all served stale: ${[...baseline.keys()].filter((url) => !seenStale.has(url)).join(', ')}`)
+        assert.ok(Date.now() - cutAt < 120_000, `warm keys never all served stale: ${[...baseline.keys()].filter((url) => !seenStale.has(url)).join(', ')}`)
         for (const [url, before] of baseline) {
           const response = await get(url)
           assert.equal(response.status, 200, `${url} during the outage: ${response.body.slice(0, 200)}`)

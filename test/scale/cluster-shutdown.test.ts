@@ -54,12 +54,13 @@ if (skipUnlessServers('cluster shutdown', ['postgres', 'redis'])) {
       const listeningBefore = primary.logs().filter((line) => messageOf(line).startsWith('school API listening on')).length
       const signalledAt = Date.now()
       primary.signal('SIGTERM')
-      const exit = await primary.waitForExit(25_000)
+      const exit = await primary.waitForExit(90_000)
       const tookMs = Date.now() - signalledAt
       assert.deepEqual(exit, { code: 0, signal: null }, 'the primary exits 0')
       // The group is the primary's pid (spawned detached): signal 0 to it fails once no member is left.
-      await pollFor('every worker to be gone', 5000, () => !processAlive(-primary.pid))
-      assert.ok(tookMs < 15_000, `stopped in ${tookMs} ms, not after the 30 s shutdown timeout`)
+      await pollFor('every worker to be gone', 30_000, () => !processAlive(-primary.pid))
+      // The property: the primary did not sit out its 30 s shutdown timeout (SHUTDOWN_TIMEOUT_MS in src/cluster.ts).
+      assert.ok(tookMs < 30_000, `stopped in ${tookMs} ms, not after the 30 s shutdown timeout`)
       console.log(`[scale] cluster stopped while starting (${listeningBefore} of 3 workers listening): primary exited 0 ${tookMs} ms after SIGTERM, no worker left`)
     })
   })
