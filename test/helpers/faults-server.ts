@@ -91,7 +91,7 @@ export class ServerProcess {
    * Waits until this process's boot warmup has succeeded, as it logs it (the run history may
    * hold an earlier process's boot run when a database is reused).
    */
-  async waitForBootWarmup(timeoutMs = 60_000): Promise<void> {
+  async waitForBootWarmup(timeoutMs = 180_000): Promise<void> {
     const line = await this.waitForLog((entry) => entry.trigger === 'boot' && typeof entry.status === 'string' && String(entry.msg).startsWith('warmup finished'), timeoutMs, 'the end of its boot warmup')
     if (line.status !== 'succeeded') throw new Error(`boot warmup ${String(line.status)}:\n${this.tail()}`)
   }
