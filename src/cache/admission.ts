@@ -21,7 +21,7 @@ export interface AdmissionOptions {
   window: number
   /** Frequency-admitted keys this instance keeps in the shared tier at once. */
   maxKeys: number
-  /** Their total size (serialised, UTF-16 bytes as L1 counts them). */
+  /** Their total size as stored in Redis (UTF-8 body plus header). */
   maxBytes: number
 }
 

@@ -69,9 +69,9 @@ function unwrapLoaderError(error: unknown): unknown {
   return unwrapped
 }
 
-/** An entry's size as the LRUs count it (UTF-16 string bytes). */
+/** Bytes an entry takes in Redis: its body in UTF-8 plus a bound on the header (ETag, times). */
 function entryBytes(entry: CacheEntry): number {
-  return Math.max(1, entry.body.length * 2)
+  return Buffer.byteLength(entry.body) + 200
 }
 
 function stateOf(entry: CacheEntry, call: CallRecord): CacheState {
