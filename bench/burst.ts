@@ -33,15 +33,13 @@ export interface BurstResult {
   rounds: BurstRound[]
 }
 
-const DISTRICTS = ['central-western', 'eastern', 'islands', 'kowloon-city', 'kwai-tsing', 'kwun-tong', 'north', 'sai-kung', 'sha-tin', 'sham-shui-po', 'southern', 'tai-po', 'tsuen-wan', 'tuen-mun', 'wan-chai', 'wong-tai-sin', 'yau-tsim-mong', 'yuen-long']
-
 /** A never-repeated valid list query per call: district subsets × page sizes (2^18 × 100 of them). */
-function coldQueries(seed: number): () => string {
+function coldQueries(seed: number, districtCodes: readonly string[]): () => string {
   let counter = seed * 1_000_003
   return () => {
     counter += 1
-    const subset = (counter * 2654435761) >>> 14 & 0x3ffff
-    const districts = DISTRICTS.filter((_district, index) => (subset >> index) & 1)
+    const subset = (Math.imul(counter, 2654435761) >>> 8) & 0x3ffff
+    const districts = districtCodes.filter((_district, index) => (subset >> index) & 1)
     return `/api/schools/primary?pageSize=${1 + (counter % 100)}${districts.length > 0 ? `&district=${districts.join(',')}` : ''}`
   }
 }
@@ -69,7 +67,8 @@ export async function measureBurst(env: BenchEnvironment, schema: string, prefix
   try {
     const warmUrl = `${server.url}${BENCH_PATH}`
     if (options.warmupSeconds > 0) await runLoad({ url: warmUrl, connections, durationSeconds: options.warmupSeconds })
-    const nextPath = coldQueries(options.seed)
+    const filters = await (await fetch(`${server.url}/api/schools/filters?level=primary`)).json() as { filters: Record<string, { code: string }[]> }
+    const nextPath = coldQueries(options.seed, (filters.filters.district ?? []).map((option) => option.code))
     const rounds: BurstRound[] = []
     for (let round = 1; round <= options.rounds; round += 1) {
       const quiet = await runLoad({ url: warmUrl, connections, durationSeconds: options.durationSeconds })
