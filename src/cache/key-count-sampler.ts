@@ -47,6 +47,11 @@ export class KeyCountSampler {
     return this.#running
   }
 
+  /** Drops the last count (everything was deleted: it no longer holds). */
+  forget(): void {
+    this.#latest = undefined
+  }
+
   close(): void {
     clearInterval(this.#timer)
   }

@@ -281,6 +281,7 @@ export class ResponseCache {
   async clear(): Promise<void> {
     this.#backoff.clear()
     this.#admission?.forgetAll()
+    this.#keyCounts?.forget()
     await Promise.all([this.#layers.shared.clear(), this.#layers.local.clear()])
   }
 
