@@ -28,19 +28,19 @@
 // keep them (never for longer than they had left), so the next read gets the old value ('stale')
 // and triggers one background reload; the bus tells the other instances to expire their L1
 // copy. delete() and clear() are hard and cold.
-import { errors, type BentoCache, type BentoStore } from 'bentocache'
+import type { BentoCache, BentoStore, errors } from 'bentocache'
 import type { GetSetFactoryContext } from 'bentocache/types'
 import { CacheBusMessageType } from 'bentocache/types'
 import type { Logger } from '../logger.ts'
 import { BusyError } from '../errors.ts'
 import { SharedTierAdmission } from './admission.ts'
 import { createEntry, type CacheEntry } from './cache-entry.ts'
-import { CacheRequestCounter, type CacheRequestListener, type CacheState } from './cache-events.ts'
+import { CacheRequestCounter, type CacheRequestListener } from './cache-events.ts'
 import { buildCacheLayers, type CacheLayers, type StoreName } from './cache-layers.ts'
 import { expireAllKeys } from './bulk-expiry.ts'
-import { isStoredEntryExpired } from './entry-serializer.ts'
 import type { CachePolicy, CacheResult, CacheStats, CacheStatus, ResponseCacheOptions } from './cache-types.ts'
 import { FailureBackoff } from './failure-backoff.ts'
+import { entryBytes, stateOf, unwrapLoaderError, type CallRecord } from './load-outcome.ts'
 import { KeyCountSampler } from './key-count-sampler.ts'
 import { L1FastPath } from './l1-fast-path.ts'
 import { LoadLimiter } from './load-limiter.ts'
@@ -53,32 +53,7 @@ export type { CacheEntry } from './cache-entry.ts'
 export type { CacheRequestListener, CacheState } from './cache-events.ts'
 export type { CachePolicy, CacheResult, CacheStats, CacheStatus, ResponseCacheOptions } from './cache-types.ts'
 
-/** What a load produced in this call: bentocache returning this very object means 'miss'. */
-interface CallRecord {
-  produced?: CacheEntry
-  /** Set when the key was served from the local store instead of the shared tier. */
-  local?: CacheResult
-}
-
 type FactoryError = InstanceType<typeof errors.E_FACTORY_ERROR>
-
-/** bentocache wraps a loader's error in E_FACTORY_ERROR (twice for a probation load); callers get the loader's own error. */
-function unwrapLoaderError(error: unknown): unknown {
-  let unwrapped = error
-  while (unwrapped instanceof errors.E_FACTORY_ERROR) unwrapped = unwrapped.cause
-  return unwrapped
-}
-
-/** Bytes an entry takes in Redis: its body in UTF-8 plus a bound on the header (ETag, times). */
-function entryBytes(entry: CacheEntry): number {
-  return Buffer.byteLength(entry.body) + 200
-}
-
-function stateOf(entry: CacheEntry, call: CallRecord): CacheState {
-  // Anything bentocache returns besides our loader's own result was read back from a store and
-  // carries its logical expiry: past it, bentocache served it within its grace.
-  return entry === call.produced ? 'miss' : isStoredEntryExpired(entry) ? 'stale' : 'hit'
-}
 
 export class ResponseCache {
   readonly #prefix: string
