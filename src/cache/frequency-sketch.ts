@@ -3,9 +3,10 @@
 // its four counters, so it may overcount (another key shares all four cells) but never
 // undercounts. After `window` increments every counter is halved, so old popularity fades and
 // "seen N times" means "seen N times within about the last `window` requests".
-// Memory: 4 × width bytes, width = the power of two at or above 4 × window (64 bytes per
-// windowed request): with 4 cells per recorded request, a one-off key shares all four of its
-// cells with other keys rarely enough (about 4e-4 at a full window) to be admitted by mistake.
+// Memory: 4 × width bytes, width = the power of two at or above 4 × window (16 to 32 bytes per
+// request of the window; 256 kB for the default 10,000): with at least 4 cells per row for each
+// recorded request, a one-off key shares all four of its cells with other keys rarely enough
+// (about 4e-4 at a full window) to be admitted by mistake.
 
 const ROWS = 4
 /** Counters saturate here (TinyLFU's 4-bit counters); admission thresholds are far below. */

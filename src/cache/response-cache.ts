@@ -169,10 +169,18 @@ export class ResponseCache {
     const inShared = context.gracedEntry !== undefined
     const admission = this.#admission
     if (inShared || admitted || !admission) {
-      const promoted = inShared ? undefined : this.#probationPath.fresh(key)
-      if (promoted && admission?.admitLoaded(key, entryBytes(promoted))) {
-        void this.#layers.local.delete({ key })
-        return promoted
+      if (!inShared && admission) {
+        const promoted = this.#probationPath.fresh(key)
+        if (promoted && admission.admitLoaded(key, entryBytes(promoted))) {
+          void this.#layers.local.delete({ key })
+          return promoted
+        }
+        if (!promoted && this.#probationPath.holds(key)) {
+          // A probation copy past its TTL: served stale while the local store reloads it (or
+          // while the database is down), like any stale value; promoted once fresh.
+          call.local = await this.#readLocal(key, this.#probationPolicy(policy), loader)
+          return context.skip()
+        }
       }
       const entry = await this.#load(key, loader, call, false)
       if (inShared || !admission || admission.admitLoaded(key, entryBytes(entry))) return entry
@@ -205,8 +213,8 @@ export class ResponseCache {
   }
 
   #probationPolicy(policy: CachePolicy): CachePolicy {
-    const seconds = Math.min(policy.ttlSeconds, this.#probationSeconds)
-    return { name: policy.name, ttlSeconds: seconds, graceSeconds: Math.min(policy.graceSeconds, seconds), localOnly: true }
+    // Grace too, so a key in probation also outlives a database outage for a while.
+    return { name: policy.name, ttlSeconds: Math.min(policy.ttlSeconds, this.#probationSeconds), graceSeconds: Math.min(policy.graceSeconds, this.#probationSeconds), localOnly: true }
   }
 
   /**
