@@ -243,6 +243,26 @@ export function registerResponseCacheContract(configuration: ContractConfigurati
         assert.deepEqual([third.state, loader.calls], ['hit', 1])
       })
 
+      test('a key in probation past its TTL is served stale, also while its loader fails, and promoted once reloaded', async () => {
+        const cache = await open({ admission })
+        const first = await cache.getOrLoad('list:p', shortLived, async () => 'v1')
+        await pastTtl(first.entry, shortLived)
+        const failing = countingLoader(() => {
+          throw new Error('database down')
+        })
+        const stale = await cache.getOrLoad('list:p', shortLived, failing.load)
+        assert.deepEqual([stale.state, stale.entry.body], ['stale', body('v1')])
+        const reloaded = await eventually('the probation copy to be reloaded', async () => {
+          const read = await cache.getOrLoad('list:p', shortLived, async () => 'v2')
+          return read.entry.body === body('v2') ? read : undefined
+        }, { timeoutMs: 20_000, intervalMs: 100 })
+        assert.notEqual(reloaded.state, 'miss')
+        await eventually('the key to be promoted to the shared tier', async () => {
+          await cache.getOrLoad('list:p', shortLived, async () => 'v3')
+          return (await inRedis(cache, 'list:p')) ? true : undefined
+        })
+      })
+
       test('warmed keys (refresh) are admitted at once and stay in L1 and Redis through a flood of one-off keys', async () => {
         const cache = await open({ admission, localOnlyMaxItems: 50, l1MaxItems: 100 })
         const warm = ['list:w1', 'list:w2', 'list:w3']
