@@ -21,7 +21,7 @@ describe('/metrics in constant time [redis]', { skip }, () => {
   const seen: string[][] = []
 
   before(async () => {
-    testApp = await createTestApp({ backend: testDatabaseUrl ? 'postgres' : 'pglite', redis: true, env: { CACHE_KEY_COUNT_SECONDS: '0', METRICS_TOKEN } })
+    testApp = await createTestApp({ backend: testDatabaseUrl ? 'postgres' : 'pglite', redis: true, env: { CACHE_KEY_COUNT_SECONDS: '0', METRICS_TOKEN, DATABASE_TIMEOUT_MS: '60000' } })
     redis = rawRedis(testRedisUrl!)
     monitor = await redis.monitor()
     const prefix = testApp.config.redisPrefix
