@@ -28,12 +28,16 @@ export interface BenchOptions {
   render: string | undefined
   /** Write V8 CPU profiles of the throughput servers (and a summary of each) under bench/results/profiles/. */
   profile: boolean
+  /** Skip the warm-hits-during-a-cold-burst phase (burst.ts). */
+  skipBurst: boolean
+  /** Run only the burst phase (import, burst, clean up). */
+  burstOnly: boolean
 }
 
 const USAGE = `npm run bench -- [--duration 3] [--rounds 3] [--connections 50] [--warmup 1]
   [--replay-requests 100000] [--replay-concurrency 8] [--zipf 1.0] [--seed 42]
   [--scale 1] [--cold-samples 200] [--database-url URL] [--redis-url URL] [--keep]
-  [--skip-replay] [--skip-throughput] [--profile] [--render bench/results/<date>.json]`
+  [--skip-replay] [--skip-throughput] [--skip-burst] [--burst-only] [--profile] [--render bench/results/<date>.json]`
 
 function number(raw: string | undefined, name: string, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback
@@ -62,6 +66,8 @@ export function parseBenchOptions(argv: string[], env: Record<string, string | u
       'skip-replay': { type: 'boolean', default: false },
       'skip-throughput': { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
+      'skip-burst': { type: 'boolean', default: false },
+      'burst-only': { type: 'boolean', default: false },
       render: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -89,6 +95,8 @@ export function parseBenchOptions(argv: string[], env: Record<string, string | u
     skipReplay: values['skip-replay'],
     skipThroughput: values['skip-throughput'],
     profile: values.profile,
+    skipBurst: values['skip-burst'],
+    burstOnly: values['burst-only'],
     render: values.render,
   }
 }

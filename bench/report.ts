@@ -1,5 +1,6 @@
 // Turns a run's results into the target checks and the Markdown report (bench/results/*.md);
 // the JSON file holds the same results in full, every round included.
+import type { BurstResult } from './burst.ts'
 import type { BenchOptions } from './options.ts'
 import type { ColdListResult } from './cold-lists.ts'
 import type { StepCost } from './hot-path.ts'
@@ -16,6 +17,7 @@ export interface DatasetResults {
   throughput?: ThroughputResult
   coldLists?: ColdListResult
   warmups?: { first: WarmupTiming; second: WarmupTiming; byGroup: WarmupTiming[] }
+  burst?: BurstResult
 }
 
 export interface BenchResults {
@@ -61,6 +63,7 @@ export function evaluateTargets(results: Omit<BenchResults, 'targets' | 'finishe
   const ceiling = mode(throughput, 'ceiling')
   check(`warm L1 hit p99 at ${results.options.connections} connections`, '<= 10 ms', l1?.p99Ms, (v) => `${fixed(v)} ms (ceiling ${fixed(ceiling?.p99Ms ?? Number.NaN)} ms)`, (v) => v <= 10)
   check('warm L1 hit vs no cache', '>= 5 x no-cache req/s', l1 && nocache ? median(l1.rounds.map((r, i) => r.requestsPerSecond / (nocache.rounds[i]?.requestsPerSecond ?? Number.NaN))) : undefined, (v) => `${fixed(v, 1)} x`, (v) => v >= 5)
+  check('warm-hit p99 during a burst of distinct cold queries', '<= 2 x p99 without it', results.real.burst?.p99Ratio, (v) => `${fixed(v)} x (${fixed(results.real.burst?.burstP99Ms ?? Number.NaN)} ms vs ${fixed(results.real.burst?.quietP99Ms ?? Number.NaN)} ms)`, (v) => v <= 2)
   const { replay } = results
   check('replay hit ratio', '>= 99%', replay?.hitRatio, (v) => percent(v), (v) => v >= 0.99)
   check('replay database queries', '<= 10 per 1,000 requests', replay?.queriesPer1000, (v) => fixed(v, 1), (v) => v <= 10)

@@ -7,6 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { measureBurst } from './burst.ts'
 import { measureColdLists } from './cold-lists.ts'
 import { BenchEnvironment } from './environment.ts'
 import { measureHotPath } from './hot-path.ts'
@@ -52,6 +53,12 @@ async function main(): Promise<number> {
     const imported = await env.importBundledData(realSchema)
     log(`imported the bundled data into ${realSchema}: ${imported.rows} schools in ${imported.importMs.toFixed(0)} ms`)
     real = { label: 'bundled data', rows: imported.rows }
+    if (!options.skipBurst) {
+      log('warm hits during a burst of distinct cold queries')
+      real.burst = await measureBurst(env, realSchema, env.redisPrefix('burst'), log)
+      log(`  warm-hit p99 during the burst / without it: ${real.burst.p99Ratio.toFixed(2)} (goal <= 2; ${real.burst.burstP99Ms.toFixed(2)} ms vs ${real.burst.quietP99Ms.toFixed(2)} ms)`)
+    }
+    if (options.burstOnly) return 0
     if (!options.skipThroughput) {
       log('throughput, bundled data')
       const profileDir = options.profile ? path.join(RESULTS_DIR, 'profiles', stamp(started)) : undefined

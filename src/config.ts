@@ -85,6 +85,30 @@ export interface Config {
   sourceDir: string
   /** Import the bundled data when the database is empty at start. */
   autoImport: boolean
+
+  // Cache admission, memory bounds, load shedding and metrics access (issue 10).
+  /** Bound on the shared keys' L1 (bytes, UTF-16 as counted by the LRU). */
+  cacheL1MaxBytes: number
+  /** The local store (free-text searches and keys not admitted to the shared tier): entries and bytes. */
+  cacheLocalMaxItems: number
+  cacheLocalMaxBytes: number
+  /** Longest life of a key that is not admitted, in the local store. */
+  cacheProbationSeconds: number
+  /** Requests within the window before a key is admitted to the shared tier (Redis). */
+  cacheAdmitMinHits: number
+  /** Requests (that missed L1) after which the admission sketch halves its counts. */
+  cacheAdmitWindow: number
+  /** Keys admitted by frequency that one instance keeps in the shared tier at once, and their bytes. */
+  cacheAdmitMaxKeys: number
+  cacheAdmitMaxBytes: number
+  /** How often the Redis keys are counted in the background for /metrics and the status (0: never). */
+  cacheKeyCountSeconds: number
+  /** Database loads for requests at once per process; more wait in a queue of loadQueue for at most loadQueueWaitMs, then 503. */
+  loadConcurrency: number
+  loadQueue: number
+  loadQueueWaitMs: number
+  /** Bearer token /metrics requires; unset: /metrics is open. */
+  metricsToken: string | undefined
 }
 
 type Env = Record<string, string | undefined>
@@ -255,5 +279,29 @@ export function loadConfig(env: Env = process.env): Config {
     instanceId: env.INSTANCE_ID || undefined,
     sourceDir: env.SOURCE_DIR || path.join(PROJECT_ROOT, 'data', 'source'),
     autoImport: boolean(env, 'AUTO_IMPORT', true),
+
+    // Cache admission, memory bounds, load shedding and metrics access (issue 10).
+    cacheL1MaxBytes: integer(env, 'CACHE_L1_MAX_MB', 256, 1, 65_536) * MB,
+    cacheLocalMaxItems: integer(env, 'CACHE_LOCAL_MAX_ITEMS', 2000, 10, 1_000_000),
+    cacheLocalMaxBytes: integer(env, 'CACHE_LOCAL_MAX_MB', 32, 1, 65_536) * MB,
+    cacheProbationSeconds: integer(env, 'CACHE_PROBATION_SECONDS', 60, 1, 86_400),
+    cacheAdmitMinHits: integer(env, 'CACHE_ADMIT_MIN_HITS', 2, 1, 15),
+    cacheAdmitWindow: integer(env, 'CACHE_ADMIT_WINDOW', 10_000, 16, 1_000_000),
+    cacheAdmitMaxKeys: integer(env, 'CACHE_ADMIT_MAX_KEYS', 5000, 1, 10_000_000),
+    cacheAdmitMaxBytes: integer(env, 'CACHE_ADMIT_MAX_MB', 64, 1, 65_536) * MB,
+    cacheKeyCountSeconds: integer(env, 'CACHE_KEY_COUNT_SECONDS', 60, 0, 86_400),
+    // 10 is the PostgreSQL pool's size (src/db/postgres.ts): more concurrent loads would only queue for a connection.
+    loadConcurrency: integer(env, 'LOAD_CONCURRENCY', 10, 1, 1000),
+    loadQueue: integer(env, 'LOAD_QUEUE', 100, 0, 100_000),
+    loadQueueWaitMs: integer(env, 'LOAD_QUEUE_WAIT_MS', 2000, 0, 600_000),
+    metricsToken: token(env, 'METRICS_TOKEN'),
   }
+}
+
+const MB = 1024 * 1024
+
+function token(env: Env, name: string): string | undefined {
+  const value = env[name] || undefined
+  if (value !== undefined && value.length < 16) throw new ConfigError(name, 'must be at least 16 characters')
+  return value
 }

@@ -120,3 +120,15 @@ export class SchedulerError extends AppError {
 export function isAppError(error: unknown): error is AppError {
   return error instanceof AppError
 }
+
+/** Too many database loads are running or waiting in this process; the client may retry shortly. */
+export class BusyError extends AppError {
+  readonly code = 'E_BUSY'
+  readonly statusCode = 503
+  constructor(readonly retryAfterSeconds: number, context: ErrorContext = {}) {
+    super(`The server is busy; retry in ${retryAfterSeconds} s`, { retryAfterSeconds, ...context })
+  }
+  override toJSON(): Record<string, unknown> {
+    return { error: this.code, message: this.message }
+  }
+}

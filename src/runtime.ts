@@ -96,6 +96,13 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     l1MaxItems: config.cacheL1MaxItems,
     outageL1Seconds: config.cacheOutageL1Seconds,
     logger,
+    l1MaxBytes: config.cacheL1MaxBytes,
+    localOnlyMaxItems: config.cacheLocalMaxItems,
+    localOnlyMaxBytes: config.cacheLocalMaxBytes,
+    probationSeconds: config.cacheProbationSeconds,
+    admission: { minHits: config.cacheAdmitMinHits, window: config.cacheAdmitWindow, maxKeys: config.cacheAdmitMaxKeys, maxBytes: config.cacheAdmitMaxBytes },
+    loadLimits: { concurrency: config.loadConcurrency, maxQueue: config.loadQueue, maxWaitMs: config.loadQueueWaitMs },
+    keyCountIntervalSeconds: config.cacheKeyCountSeconds,
   })
   cache.onEvent((policy, state) => metrics.cacheRequest(policy, state))
   const reads = new SchoolReads(repository, cache, schoolPolicies(config.cache))

@@ -43,7 +43,7 @@ export async function buildServer(runtime: Runtime, adminToken: string): Promise
         await app.register(adminRoutes, { runtime, token: adminToken })
       },
       async (app) => {
-        await app.register(metricsRoutes, { metrics: runtime.metrics, beforeScrape: async () => runtime.metrics.cacheKeys((await runtime.cache.stats()).keys) })
+        await app.register(metricsRoutes, { metrics: runtime.metrics, token: runtime.config.metricsToken, beforeScrape: async () => runtime.metrics.cacheFigures(await runtime.cache.stats()) })
       },
     ],
   })

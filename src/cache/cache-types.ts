@@ -1,7 +1,9 @@
 // The public shapes of the response cache: policies, options, results and statistics.
 import type { Logger } from '../logger.ts'
+import type { AdmissionCounts, AdmissionOptions } from './admission.ts'
 import type { CacheEntry } from './cache-entry.ts'
 import type { CacheState, RequestCounts } from './cache-events.ts'
+import type { LoadLimiterCounts, LoadLimits } from './load-limiter.ts'
 
 /** A TTL class, e.g. `{ name: 'list', ttlSeconds: 300, graceSeconds: 86400 }`. */
 export interface CachePolicy {
@@ -59,6 +61,17 @@ export interface ResponseCacheOptions {
   refreshFailureBackoffMs?: number
   /** Told about Redis being lost and back (once per change) and about failed background reloads. */
   logger?: Logger
+  /**
+   * Which keys may enter the shared tier (admission.ts). Without it every key is admitted (the
+   * shared tier then grows with the valid key space); the server always sets it.
+   */
+  admission?: AdmissionOptions
+  /** Longest life of a key kept out of the shared tier, in the local store. Default 60. */
+  probationSeconds?: number
+  /** Bounds on concurrent loads for reads (load-limiter.ts); refresh() is not bounded by it. Default: none. */
+  loadLimits?: LoadLimits
+  /** How often the Redis keys are counted in the background for stats(). Default 60; 0: only on sampleKeyCount(). */
+  keyCountIntervalSeconds?: number
 }
 
 export interface CacheStatus {
@@ -72,13 +85,21 @@ export interface CacheStatus {
   redisReachable?: boolean
 }
 
+/** Constant-time figures: nothing here is counted by walking the keys when stats() is called. */
 export interface CacheStats extends CacheStatus, RequestCounts {
   /** Approximate number of stored keys: Redis keys under the prefix (L1 entries without Redis) plus local-only entries. */
   keys: number
   l1Keys: number
+  /** L1 size, UTF-16 string bytes. */
+  l1Bytes: number
+  /** The local store: local-only policies and keys not admitted to the shared tier. */
   localOnlyKeys: number
-  /** Counted with SCAN; undefined without Redis or while it is unreachable. */
+  /** From the last background count (SCAN), at most keyCountIntervalSeconds old; undefined before the first or without Redis. */
   redisKeys?: number
+  /** When redisKeys was counted (ISO time). */
+  redisKeysCountedAt?: string
   /** L1 plus local-only LRU size, as UTF-16 string bytes. */
   memoryBytes: number
+  admission?: AdmissionCounts
+  loads?: LoadLimiterCounts
 }

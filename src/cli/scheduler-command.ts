@@ -19,6 +19,8 @@ export async function schedulerStatusCommand(config: Config, logger: Logger, fla
       lastRun: await runtime.history.lastForJob(job.name).then((record) => (record ? { finishedAt: record.finishedAt, instance: record.instance, runId: record.runId, status: record.status } : null)),
     })))
     const recent = await runtime.history.recent(5)
+    // A one-off command: count the Redis keys now (the server counts them in the background).
+    await runtime.cache.sampleKeyCount()
     const cache = await runtime.cache.stats()
     if (flags.json) {
       out.line(JSON.stringify({ backend: config.scheduler, jobs, recentRuns: recent, cache }, null, 2))

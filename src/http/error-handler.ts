@@ -3,7 +3,7 @@
 // so no stack, SQL or hostname ever reaches a client.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify'
 import type { SchemaErrorDataVar } from 'fastify/types/schema.js'
-import { isAppError } from '../errors.ts'
+import { BusyError, isAppError } from '../errors.ts'
 
 interface ValidationFailure extends Error {
   statusCode: number
@@ -44,7 +44,10 @@ export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequ
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError & { parameter?: string }, request, reply) => {
     if (isAppError(error)) {
-      if (error.statusCode >= 500) request.log.error({ err: error, cause: error.cause, context: error.context }, error.message)
+      if ('retryAfterSeconds' in error && typeof error.retryAfterSeconds === 'number') void reply.header('retry-after', String(error.retryAfterSeconds))
+      // Shed load is expected under a burst and counted in /metrics: a log line each would be a cost of its own.
+      if (error instanceof BusyError) request.log.debug({ context: error.context }, error.message)
+      else if (error.statusCode >= 500) request.log.error({ err: error, cause: error.cause, context: error.context }, error.message)
       void reply.status(error.statusCode).send(error.toJSON())
       return
     }

@@ -2,6 +2,8 @@
 // process (tests) never collide. Components report through the small methods below.
 import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { CacheStats } from '../cache/cache-types.ts'
+import { metricsGuard } from './metrics-auth.ts'
 
 export class Metrics {
   readonly registry = new Registry()
@@ -12,6 +14,15 @@ export class Metrics {
   readonly #warmupDuration = new Histogram({ name: 'schools_warmup_duration_seconds', help: 'Warmup run duration', labelNames: ['trigger'] as const, buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [this.registry] })
   readonly #warmupKeys = new Counter({ name: 'schools_warmup_keys_total', help: 'Keys warmed or failed', labelNames: ['outcome'] as const, registers: [this.registry] })
   readonly #cacheKeys = new Gauge({ name: 'schools_cache_keys', help: 'Keys held in the cache (L1 entries)', registers: [this.registry] })
+
+  // Cache figures set at each scrape from cache.stats(), which is constant-time (no SCAN).
+  readonly #cacheBytes = new Gauge({ name: 'schools_cache_memory_bytes', help: 'In-process cache size (UTF-16 bytes) by store: l1 (shared keys), local (searches and keys in probation)', labelNames: ['store'] as const, registers: [this.registry] })
+  readonly #cacheRedisKeys = new Gauge({ name: 'schools_cache_redis_keys', help: 'Cache keys in Redis, from the last background count (CACHE_KEY_COUNT_SECONDS)', registers: [this.registry] })
+  readonly #cacheAdmitted = new Gauge({ name: 'schools_cache_admitted_keys', help: 'Keys in the shared tier by why they were admitted: warm (a warmup wrote them), frequent (traffic repeated them; bounded by CACHE_ADMIT_MAX_KEYS)', labelNames: ['reason'] as const, registers: [this.registry] })
+  readonly #cacheAdmittedBytes = new Gauge({ name: 'schools_cache_admitted_bytes', help: 'Bytes of the keys admitted by frequency (bounded by CACHE_ADMIT_MAX_MB)', registers: [this.registry] })
+  readonly #cacheProbation = new Gauge({ name: 'schools_cache_probation_loads', help: 'Loads kept out of the shared tier since start (not admitted)', registers: [this.registry] })
+  readonly #loadsShed = new Gauge({ name: 'schools_loads_shed', help: 'Requests refused with 503 E_BUSY since start (too many database loads)', registers: [this.registry] })
+  readonly #loadsActive = new Gauge({ name: 'schools_loads_in_flight', help: 'Database loads for requests running or queued now', labelNames: ['state'] as const, registers: [this.registry] })
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry })
@@ -37,10 +48,29 @@ export class Metrics {
   cacheKeys(count: number): void {
     this.#cacheKeys.set(count)
   }
+
+  /** Sets the cache gauges from one stats() reading. */
+  cacheFigures(stats: CacheStats): void {
+    this.#cacheKeys.set(stats.keys)
+    this.#cacheBytes.set({ store: 'l1' }, stats.l1Bytes)
+    this.#cacheBytes.set({ store: 'local' }, stats.memoryBytes - stats.l1Bytes)
+    if (stats.redisKeys !== undefined) this.#cacheRedisKeys.set(stats.redisKeys)
+    if (stats.admission) {
+      this.#cacheAdmitted.set({ reason: 'warm' }, stats.admission.warmKeys)
+      this.#cacheAdmitted.set({ reason: 'frequent' }, stats.admission.admittedKeys)
+      this.#cacheAdmittedBytes.set(stats.admission.admittedBytes)
+      this.#cacheProbation.set(stats.admission.probationLoads)
+    }
+    if (stats.loads) {
+      this.#loadsShed.set(stats.loads.shed)
+      this.#loadsActive.set({ state: 'running' }, stats.loads.active)
+      this.#loadsActive.set({ state: 'queued' }, stats.loads.queued)
+    }
+  }
 }
 
-export async function metricsRoutes(app: FastifyInstance, options: { metrics: Metrics; beforeScrape?: () => Promise<void> }): Promise<void> {
-  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: false } }, async (_request, reply) => {
+export async function metricsRoutes(app: FastifyInstance, options: { metrics: Metrics; beforeScrape?: () => Promise<void>; token?: string | undefined }): Promise<void> {
+  app.get('/metrics', { ...(options.token ? { onRequest: metricsGuard(options.token) } : {}), schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: false } }, async (_request, reply) => {
     await options.beforeScrape?.()
     return reply.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics())
   })

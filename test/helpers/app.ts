@@ -43,6 +43,8 @@ export function testConfig(database: TestDatabase, options: { redis?: boolean; e
     DATABASE_TIMEOUT_MS: String(database.config.databaseTimeoutMs),
     REDIS_URL: options.redis ? testRedisUrl ?? '' : '',
     REDIS_PREFIX: options.prefix ?? uniqueName('test'),
+    // No background SCAN of the test's keys: a test that wants the Redis count asks for it (cache.sampleKeyCount()).
+    CACHE_KEY_COUNT_SECONDS: '0',
     ...options.env,
   })
 }

@@ -1,0 +1,55 @@
+// expireAll(): marks every key this instance can see as expired (old value kept and served
+// stale while it reloads), in the shared tier and the local store, a bounded number at a time.
+//
+// It never extends a key's life: bentocache's expire() rewrites a Redis value with the store's
+// full grace (24 h), which would give any key another day at every clear-and-warmup, import or
+// Redis recovery. Here each Redis key is expired with its own remaining physical TTL (PTTL), so
+// it still disappears when it would have; only a warmup or a read that reloads it writes it
+// again with a new life.
+import type { CacheProvider } from 'bentocache/types'
+import type { Redis } from 'ioredis'
+import pLimit from 'p-limit'
+import type { Logger } from '../logger.ts'
+import { keysInLru, type MemoryLru } from './memory-layer.ts'
+import { scanKeys } from './redis-connections.ts'
+
+/** Keys expired at once (one or two Redis round trips each). */
+const EXPIRE_CONCURRENCY = 32
+
+export interface BulkExpiryParts {
+  shared: CacheProvider
+  local: CacheProvider
+  sharedL1: MemoryLru | undefined
+  localL1: MemoryLru
+  prefix: string
+  localPrefix: string
+  redis: Redis | undefined
+  logger?: Logger | undefined
+}
+
+/** bentocache reads `grace` on expire() too (the physical TTL it writes), though its type omits it. */
+type ExpireWithGrace = Parameters<CacheProvider['expire']>[0] & { grace?: number }
+
+export async function expireAllKeys(parts: BulkExpiryParts): Promise<number> {
+  const sharedKeys = new Set(keysInLru(parts.sharedL1, parts.prefix))
+  const redis = parts.redis?.status === 'ready' ? parts.redis : undefined
+  if (redis) {
+    try {
+      for await (const key of scanKeys(redis, parts.prefix)) sharedKeys.add(key)
+    } catch (error) {
+      parts.logger?.warn({ err: error }, 'cache: could not list Redis keys to expire; expiring L1 only')
+    }
+  }
+  const localKeys = keysInLru(parts.localL1, parts.localPrefix)
+  const limit = pLimit(EXPIRE_CONCURRENCY)
+  await Promise.all([
+    ...[...sharedKeys].map((key) => limit(async () => {
+      const remainingMs = redis ? await redis.pttl(`${parts.prefix}:${key}`).catch(() => -2) : -2
+      // -2: not in Redis (an L1 copy only), -1: no TTL (not written by this cache): expire L1 only.
+      const options: ExpireWithGrace = remainingMs > 0 ? { key, grace: remainingMs } : { key, grace: 1 }
+      await parts.shared.expire(options)
+    })),
+    ...localKeys.map((key) => limit(() => parts.local.expire({ key }))),
+  ])
+  return sharedKeys.size + localKeys.length
+}
