@@ -99,9 +99,19 @@ const isEntryPoint = import.meta.url === `file://${process.argv[1]}`
 if (isEntryPoint) {
   const config = loadConfig()
   const logger = createLogger(config)
-  startServer({ config, logger }).then((server) => exitOnSignals(server.close, logger), (error: unknown) => {
-    logger.fatal({ err: error }, `failed to start: ${error instanceof Error ? error.message : String(error)}`)
+  if (config.workers > 1) {
+    // Never silently one: several workers are started by `npm start` / `schools serve`.
+    logger.fatal({ workers: config.workers }, `WORKERS is ${config.workers}: start the deployment with \`npm start\` or \`schools serve\`, which run the workers; src/server.ts runs one process`)
     logger.flush()
-    setTimeout(() => process.exit(1), 100)
-  })
+    setTimeout(() => process.exit(2), 100)
+  } else {
+    // Signals are handled from the start: one that arrives while starting waits for the start, then closes.
+    const started = startServer({ config, logger })
+    exitOnSignals(async () => (await started).close(), logger)
+    started.catch((error: unknown) => {
+      logger.fatal({ err: error }, `failed to start: ${error instanceof Error ? error.message : String(error)}`)
+      logger.flush()
+      setTimeout(() => process.exit(1), 100)
+    })
+  }
 }
