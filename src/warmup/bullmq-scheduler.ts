@@ -209,17 +209,21 @@ export class BullmqScheduler implements WarmupScheduler {
     return this.#accepted(existingRunId, job.id ?? jobId, true, () => {})
   }
 
-  /** `done` is built on first use, so a caller that never reads it leaves no waiter behind. */
+  /**
+   * `done` is built on first use (and not enumerable), so a caller that never reads it leaves no
+   * waiter behind, and copying the answer does not start one.
+   */
   #accepted(runId: string, jobId: string, deduplicated: boolean, unfollow: () => void): EnqueuedWarmup {
     let done: Promise<WarmupSummary | WarmupRunRecord> | undefined
-    const waitFor = (): Promise<WarmupSummary | WarmupRunRecord> => this.#awaitJob(jobId, runId).finally(unfollow)
-    return {
-      runId, jobId, deduplicated, alreadyRunning: deduplicated, local: false,
-      get done() {
-        done ??= waitFor()
+    const accepted = { runId, jobId, deduplicated, alreadyRunning: deduplicated, local: false } as EnqueuedWarmup
+    Object.defineProperty(accepted, 'done', {
+      enumerable: false,
+      get: () => {
+        done ??= this.#awaitJob(jobId, runId).finally(unfollow)
         return done
       },
-    }
+    })
+    return accepted
   }
 
   /**
