@@ -6,6 +6,7 @@ import { generateAdminToken } from './admin/auth.ts'
 import { buildApp } from './app.ts'
 import { loadConfig, type Config } from './config.ts'
 import { createLogger, type Logger } from './logger.ts'
+import { workerMetricsRenderer } from './operations/cluster-metrics.ts'
 import { metricsRoutes } from './operations/metrics.ts'
 import { openRuntime, type Runtime } from './runtime.ts'
 
@@ -42,7 +43,7 @@ export async function buildServer(runtime: Runtime, adminToken: string): Promise
         await app.register(adminRoutes, { runtime, token: adminToken })
       },
       async (app) => {
-        await app.register(metricsRoutes, { metrics: runtime.metrics, beforeScrape: async () => runtime.metrics.cacheKeys((await runtime.cache.stats()).keys) })
+        await app.register(metricsRoutes, { metrics: runtime.metrics, beforeScrape: async () => runtime.metrics.cacheKeys((await runtime.cache.stats()).keys), render: workerMetricsRenderer(runtime.metrics.registry) })
       },
     ],
   })
