@@ -25,6 +25,7 @@ export class RedisLink {
   /** Messages logged while up, so an error repeated by a retry loop is logged once. */
   readonly #logged = new Set<string>()
   readonly #waiters = new Set<(up: boolean) => void>()
+  #closed = false
 
   constructor(options: RedisLinkOptions) {
     this.#options = options
@@ -76,11 +77,15 @@ export class RedisLink {
     this.#options.logger.warn({ source, error: errorMessage(error) }, `${this.#options.what} Redis error (${message}); logged once until Redis reconnects`)
   }
 
+  /** Disconnects quietly: the end of the connection is not an outage to report. */
   close(): void {
+    this.#closed = true
+    for (const waiter of [...this.#waiters]) waiter(false)
     this.connection.disconnect()
   }
 
   #transition(next: 'up' | 'down', error?: unknown): void {
+    if (this.#closed) return
     const previous = this.#state
     if (previous === next) return
     this.#state = next

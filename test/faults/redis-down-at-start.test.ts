@@ -94,3 +94,24 @@ describe('Redis down at start', { skip: runnable ? false : 'needs PostgreSQL, Re
     assert.ok(server.logs().some((line) => messageOf(line) === 'shut down cleanly'), server.tail())
   })
 })
+
+describe('SIGTERM while Redis is still down', { skip: runnable ? false : 'needs PostgreSQL, Redis and redis-server' }, () => {
+  let deployment: SharedDeployment
+  let server: NodeProcess
+
+  after(async () => {
+    server?.kill()
+    await deployment?.close()
+  })
+
+  test('shuts down gracefully and exits 0', async () => {
+    const never = await OwnRedisServer.reserve()
+    deployment = await sharedDeployment('redisnever', { processRedisUrl: never.url })
+    server = await deployment.spawnServer('rn', { SCHEDULER: 'bullmq' })
+    await server.waitUntilAnswering(120_000)
+    assert.equal((await server.request('GET', '/api/schools/stats', { timeoutMs: 30_000 })).status, 200)
+    const exit = await server.stop('SIGTERM', 60_000)
+    assert.deepEqual(exit, { code: 0, signal: null }, server.tail())
+    assert.ok(server.logs().some((line) => messageOf(line) === 'shut down cleanly'), server.tail())
+  })
+})
