@@ -95,7 +95,7 @@ export class BullmqScheduler implements WarmupScheduler {
   #events: QueueEvents | undefined
   /** start() was called: sync the jobs and run the worker whenever Redis is (again) reachable. */
   #scheduling = false
-  /** join() was called: run a worker whenever Redis is reachable, without syncing jobs. */
+  /** join() was called: run a worker whenever Redis is reachable, without announcing a started scheduler. */
   #joined = false
   #started = false
   #activation: Promise<void> = Promise.resolve()
@@ -273,7 +273,8 @@ export class BullmqScheduler implements WarmupScheduler {
       if (this.#closed || !this.#link.up) return
       const { logger, instanceId, queueName, prefix } = this.#options
       try {
-        if (this.#scheduling) await this.#sync(this.#jobs)
+        // A joining process (the CLI) registers the jobs too, so `scheduler status` shows them with no server up.
+        if (this.#scheduling || this.#joined) await this.#sync(this.#jobs)
         // One warmup at a time across every instance, whatever enqueued it.
         await this.queue.setGlobalConcurrency(1)
         const wantsWorker = this.#joined || (this.#scheduling && this.#options.runWorker !== false)
