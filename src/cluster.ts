@@ -3,9 +3,11 @@
 // stops them gracefully. The scheduler and boot warmup run in the primary only, so there is
 // one scheduler per deployment whatever N is; workers queue manual warmups through BullMQ.
 import cluster, { type Worker } from 'node:cluster'
+import { generateAdminToken } from './admin/auth.ts'
 import type { Config } from './config.ts'
 import { ConfigError } from './errors.ts'
 import type { Logger } from './logger.ts'
+import { servePrimaryMetrics } from './operations/cluster-metrics.ts'
 import { openRuntime, type Runtime } from './runtime.ts'
 import { startServer, type RunningServer } from './server.ts'
 
@@ -30,9 +32,13 @@ const SHUTDOWN_MESSAGE = 'schools:shutdown'
 export async function startPrimary(config: Config, logger: Logger, workers: number): Promise<ClusterHandle> {
   assertClusterConfig(config, workers)
   const runtime: Runtime = await openRuntime({ config, logger, schedule: true, role: 'primary' })
+  const adminToken = deploymentAdminToken(config, logger)
+  // Every worker's /metrics answers for the deployment, this process's warmup metrics included.
+  servePrimaryMetrics(runtime.metrics.registry)
   let stopping = false
   const fork = (slot: number): Worker => {
-    const worker = cluster.fork({ SCHOOLS_WORKER_SLOT: String(slot) })
+    // One token for the deployment: each worker would otherwise generate its own.
+    const worker = cluster.fork({ SCHOOLS_WORKER_SLOT: String(slot), ADMIN_TOKEN: adminToken })
     slots.set(worker, slot)
     worker.once('listening', () => listening.add(worker))
     return worker
@@ -85,6 +91,22 @@ export async function startPrimary(config: Config, logger: Logger, workers: numb
     return closing
   }
   return { close, workers: () => [...slots.keys()] }
+}
+
+/**
+ * The deployment's admin token: ADMIN_TOKEN, or one generated here, once, for every worker
+ * (handed to them as their ADMIN_TOKEN). Where a generated token is shown is announceAdminToken's call.
+ */
+export function deploymentAdminToken(config: Config, logger: Logger): string {
+  if (config.adminToken) return config.adminToken
+  const token = generateAdminToken()
+  announceAdminToken(token, logger)
+  return token
+}
+
+/** Shows a generated admin token once (the single place that decides where it is shown). */
+export function announceAdminToken(token: string, logger: Logger): void {
+  logger.warn({ adminToken: token }, `ADMIN_TOKEN is not set; generated admin token for this run: ${token}`)
 }
 
 /** A worker: the HTTP server only. */

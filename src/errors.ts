@@ -132,3 +132,32 @@ export class BusyError extends AppError {
     return { error: this.code, message: this.message }
   }
 }
+
+// --- Deployment and admin API (issue 9) ---
+
+/** The shared warmup queue (Redis) stopped answering while a run was being queued. */
+export class SchedulerUnavailableError extends AppError {
+  readonly code = 'E_SCHEDULER_UNAVAILABLE'
+  readonly statusCode = 503
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, {}, options)
+  }
+}
+
+/** A request body sent as something other than JSON. */
+export class UnsupportedMediaTypeError extends AppError {
+  readonly code = 'E_UNSUPPORTED_MEDIA_TYPE'
+  readonly statusCode = 415
+  constructor(received: string | undefined) {
+    super(`Send the body as JSON with the header 'content-type: application/json' (received ${received ? `'${received}'` : 'no content-type'})`, { received })
+  }
+}
+
+/** A cluster worker could not collect the deployment's metrics from the primary in time. */
+export class MetricsUnavailableError extends AppError {
+  readonly code = 'E_METRICS_UNAVAILABLE'
+  readonly statusCode = 503
+  constructor(reason: string) {
+    super(`The deployment's metrics could not be collected: ${reason}`)
+  }
+}

@@ -16,9 +16,9 @@ import { BullmqScheduler } from './warmup/bullmq-scheduler.ts'
 import { WarmupHistory } from './warmup/history.ts'
 import { defaultInstanceId } from './warmup/instance-id.ts'
 import { LocalScheduler } from './warmup/local-scheduler.ts'
+import { RunTracker } from './warmup/run-tracker.ts'
 import { WarmupRunner } from './warmup/runner.ts'
-import type { WarmupScheduler } from './warmup/scheduler.ts'
-import type { WarmupListener, WarmupSummary } from './warmup/summary.ts'
+import type { SchedulerCommonOptions, StartRun, WarmupScheduler } from './warmup/scheduler.ts'
 import { WarmTargetRegistry } from './warmup/targets.ts'
 
 export interface RuntimeOptions {
@@ -54,17 +54,10 @@ export interface Runtime {
   /** Built when SCHEDULER is not 'off'; started only by the process that schedules (see server.ts). */
   scheduler: WarmupScheduler | undefined
   instanceId: string
-  /**
-   * The summary of a run this process finished lately (the last 50). With BullMQ a manual
-   * warmup's caller otherwise learns the result only from the run history, which cannot be read
-   * while the database is down: exactly when a failed run must still be reported.
-   */
-  finishedRun(runId: string): WarmupSummary | undefined
-  /**
-   * Hands `listener` to run `runId` should this process's BullMQ worker take it: a CLI queues its
-   * run like any manual warmup, runs it itself, and shows its progress. Returns the unsubscribe.
-   */
-  followRun(runId: string, listener: WarmupListener): () => void
+  /** Runs this process finished lately, and listeners for runs it may be handed (run-tracker.ts). */
+  runs: RunTracker
+  /** Starts (or joins) a run in this process; what schedulers and requestWarmup use without a queue. */
+  startRun: StartRun
   importSchools(files?: SchoolSourceFiles): Promise<SchoolImportSummary>
   importBanding(file: string): Promise<OverlayImportSummary>
   importApplicationWindows(file: string): Promise<OverlayImportSummary>
@@ -115,46 +108,43 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   })
   const history = new WarmupHistory(db)
   if (role !== 'cli') await history.markInterrupted(instanceId)
-  const finishedRuns = new Map<string, WarmupSummary>()
+  const runs = new RunTracker(history)
   const runner = new WarmupRunner({
     registry,
     logger,
     instanceId,
     history,
     concurrency: config.warmupConcurrency,
+    clear: async () => {
+      await cache.expireAll()
+    },
     onRunFinished: (summary) => {
       metrics.warmupRun(summary)
-      finishedRuns.delete(summary.runId)
-      finishedRuns.set(summary.runId, summary)
-      if (finishedRuns.size > 50) finishedRuns.delete(finishedRuns.keys().next().value!)
+      runs.recordFinished(summary)
     },
   })
+  const startRun: StartRun = (request) => {
+    const { run, alreadyRunning } = runner.start(request)
+    return { runId: run.runId, alreadyRunning, done: run.done }
+  }
 
-  const followers = new Map<string, WarmupListener>()
   let scheduler: WarmupScheduler | undefined
   if (config.scheduler !== 'off') {
-    const common = {
+    const common: SchedulerCommonOptions = {
       jobs: config.schedule,
       timeZone: config.timeZone,
       logger,
       instanceId,
       history,
+      runs,
+      startRun,
       validateGroups: (groups: string[]) => registry.resolveGroups(groups),
-      onTick: (tick: { groups: string[]; trigger: string; runId?: string }) => {
-        const listener = tick.runId ? followers.get(tick.runId) : undefined
-        return runner.run({ groups: tick.groups, trigger: tick.trigger, ...(tick.runId ? { runId: tick.runId } : {}), ...(listener ? { listener } : {}) })
+      onTick: (tick) => {
+        const listener = runs.follower(tick.runId)
+        return runner.run({ groups: tick.groups, trigger: tick.trigger, ...(tick.runId ? { runId: tick.runId } : {}), ...(tick.clearFirst ? { clearFirst: true } : {}), ...(listener ? { listener } : {}) })
       },
     }
-    scheduler = config.scheduler === 'bullmq'
-      ? new BullmqScheduler({
-        ...common,
-        redisUrl: config.redisUrl!,
-        prefix: `${config.redisPrefix}:bull`,
-        runWorker: options.schedule ?? false,
-        lockDurationMs: config.schedulerLockDurationMs,
-        stalledIntervalMs: config.schedulerStalledIntervalMs,
-      })
-      : new LocalScheduler(common)
+    scheduler = SCHEDULER_BACKENDS[config.scheduler](common, config, options.schedule ?? false)
   }
 
   // An import changes what every cached document says. Expiring (not deleting) keeps the old
@@ -169,13 +159,8 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
 
   return {
     config, logger, db, cache, metrics, repository, reads, registry, runner, history, scheduler, instanceId,
-    finishedRun: (runId) => finishedRuns.get(runId),
-    followRun: (runId, listener) => {
-      followers.set(runId, listener)
-      return () => {
-        followers.delete(runId)
-      }
-    },
+    runs,
+    startRun,
     importSchools: async (files = bundledSourceFiles(config.sourceDir)) => afterImport(await importSchools(db, files)),
     importBanding: async (file) => afterImport(await importBanding(db, file)),
     importApplicationWindows: async (file) => afterImport(await importApplicationWindows(db, file)),
@@ -186,6 +171,19 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
       await db.close()
     },
   }
+}
+
+/** One line per scheduler backend (its file implements WarmupScheduler); SCHEDULER names the key. */
+const SCHEDULER_BACKENDS: Record<Exclude<Config['scheduler'], 'off'>, (common: SchedulerCommonOptions, config: Config, runsSchedule: boolean) => WarmupScheduler> = {
+  local: (common) => new LocalScheduler(common),
+  bullmq: (common, config, runsSchedule) => new BullmqScheduler({
+    ...common,
+    redisUrl: config.redisUrl!,
+    prefix: `${config.redisPrefix}:bull`,
+    runWorker: runsSchedule,
+    lockDurationMs: config.schedulerLockDurationMs,
+    stalledIntervalMs: config.schedulerStalledIntervalMs,
+  }),
 }
 
 function instanceIdFor(role: 'server' | 'primary' | 'cli', config: Config): string {

@@ -7,6 +7,7 @@ import { buildApp } from './app.ts'
 import { loadConfig, type Config } from './config.ts'
 import { ConfigError } from './errors.ts'
 import { createLogger, type Logger } from './logger.ts'
+import { workerMetricsRenderer } from './operations/cluster-metrics.ts'
 import { metricsRoutes } from './operations/metrics.ts'
 import { openRuntime, type Runtime } from './runtime.ts'
 
@@ -43,7 +44,7 @@ export async function buildServer(runtime: Runtime, adminToken: string): Promise
         await app.register(adminRoutes, { runtime, token: adminToken })
       },
       async (app) => {
-        await app.register(metricsRoutes, { metrics: runtime.metrics, token: runtime.config.metricsToken, beforeScrape: async () => runtime.metrics.cacheFigures(await runtime.cache.stats()) })
+        await app.register(metricsRoutes, { metrics: runtime.metrics, token: runtime.config.metricsToken, beforeScrape: async () => runtime.metrics.cacheFigures(await runtime.cache.stats()), render: workerMetricsRenderer(runtime.metrics.registry) })
       },
     ],
   })
@@ -111,9 +112,19 @@ const isEntryPoint = import.meta.url === `file://${process.argv[1]}`
 if (isEntryPoint) {
   const config = configOrExit()
   const logger = createLogger(config)
-  startServer({ config, logger }).then((server) => exitOnSignals(server.close, logger), (error: unknown) => {
-    logger.fatal({ err: error }, `failed to start: ${error instanceof Error ? error.message : String(error)}`)
+  if (config.workers > 1) {
+    // Never silently one: several workers are started by `npm start` / `schools serve`.
+    logger.fatal({ workers: config.workers }, `WORKERS is ${config.workers}: start the deployment with \`npm start\` or \`schools serve\`, which run the workers; src/server.ts runs one process`)
     logger.flush()
-    setTimeout(() => process.exit(1), 100)
-  })
+    setTimeout(() => process.exit(2), 100)
+  } else {
+    // Signals are handled from the start: one that arrives while starting waits for the start, then closes.
+    const started = startServer({ config, logger })
+    exitOnSignals(async () => (await started).close(), logger)
+    started.catch((error: unknown) => {
+      logger.fatal({ err: error }, `failed to start: ${error instanceof Error ? error.message : String(error)}`)
+      logger.flush()
+      setTimeout(() => process.exit(1), 100)
+    })
+  }
 }

@@ -3,10 +3,11 @@
 import type { FastifyInstance } from 'fastify'
 import { NotFoundError } from '../errors.ts'
 import type { Runtime } from '../runtime.ts'
+import { RUN_ID_PATTERN } from '../warmup/run-tracker.ts'
+import { ALL_GROUPS } from '../warmup/targets.ts'
 import { adminGuard } from './auth.ts'
+import { requireJsonBody, useStrictValidation } from './strict-body.ts'
 import { requestWarmup } from './warmup-requests.ts'
-
-const WARMUP_TYPES = ['all', 'primary', 'secondary', 'stats', 'filters', 'details'] as const
 
 const errorResponse = { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' }, parameter: { type: 'string' } } }
 const secured = { tags: ['scheduler'], security: [{ bearer: [] }] }
@@ -37,6 +38,10 @@ async function section<T>(read: () => Promise<T>): Promise<T | { unavailable: st
 export async function adminRoutes(app: FastifyInstance, options: { runtime: Runtime; token: string }): Promise<void> {
   const { runtime } = options
   app.addHook('onRequest', adminGuard({ token: options.token }))
+  app.addHook('onRequest', requireJsonBody)
+  useStrictValidation(app)
+  // The warm groups the registry defines, plus 'all': no list of names kept here.
+  const warmupTypes = [ALL_GROUPS, ...runtime.registry.groups().map((group) => group.name)]
 
   app.get('/api/scheduler/status', {
     schema: { ...secured, summary: 'Scheduler, jobs, current and last runs, cache figures', querystring: { type: 'object', additionalProperties: false, properties: {} }, response: { 200: { type: 'object', additionalProperties: true }, ...common } },
@@ -60,17 +65,17 @@ export async function adminRoutes(app: FastifyInstance, options: { runtime: Runt
     type: 'object',
     additionalProperties: false,
     properties: {
-      type: { type: 'string', enum: [...WARMUP_TYPES], default: 'all' },
+      type: { type: 'string', enum: warmupTypes, default: ALL_GROUPS },
       async: { type: 'boolean', default: false },
     },
   }
   const runResponse = { type: 'object', additionalProperties: true }
 
-  app.post<{ Body: { type: (typeof WARMUP_TYPES)[number]; async: boolean } }>('/api/scheduler/warmup', {
+  app.post<{ Body: { type: string; async: boolean } }>('/api/scheduler/warmup', {
     schema: { ...secured, summary: 'Warm one group or all; async answers 202 with the run id', body: warmupBody, response: { 200: runResponse, 202: runResponse, ...common } },
   }, async (request, reply) => {
-    const body = request.body ?? { type: 'all', async: false }
-    const accepted = await requestWarmup(runtime, { groups: [body.type ?? 'all'], trigger: 'admin' })
+    const body = request.body ?? { type: ALL_GROUPS, async: false }
+    const accepted = await requestWarmup(runtime, { groups: [body.type ?? ALL_GROUPS], trigger: 'admin' })
     if (body.async) return reply.status(202).send({ runId: accepted.runId, alreadyRunning: accepted.alreadyRunning, status: `/api/scheduler/runs/${accepted.runId}` })
     return reply.status(200).send({ ...(await accepted.done), alreadyRunning: accepted.alreadyRunning })
   })
@@ -78,12 +83,12 @@ export async function adminRoutes(app: FastifyInstance, options: { runtime: Runt
   app.post<{ Body: { async: boolean } }>('/api/scheduler/clear-and-warmup', {
     schema: {
       ...secured,
-      summary: 'Expire every cached value (still served while being replaced) and warm all groups',
+      summary: 'Expire every cached value (still served while being replaced) and warm all groups; the expiry is part of the run, so async answers 202 at once and concurrent clears share one run',
       body: { type: 'object', additionalProperties: false, properties: { async: { type: 'boolean', default: false } } },
       response: { 200: runResponse, 202: runResponse, ...common },
     },
   }, async (request, reply) => {
-    const accepted = await requestWarmup(runtime, { groups: ['all'], trigger: 'admin:clear', clearFirst: true })
+    const accepted = await requestWarmup(runtime, { groups: [ALL_GROUPS], trigger: 'admin:clear', clearFirst: true })
     if (request.body?.async) return reply.status(202).send({ runId: accepted.runId, alreadyRunning: accepted.alreadyRunning, status: `/api/scheduler/runs/${accepted.runId}` })
     return reply.status(200).send({ ...(await accepted.done), alreadyRunning: accepted.alreadyRunning })
   })
@@ -92,7 +97,7 @@ export async function adminRoutes(app: FastifyInstance, options: { runtime: Runt
     schema: {
       ...secured,
       summary: 'One run from the history',
-      params: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', pattern: '^[A-Za-z0-9][\\w:.-]{0,99}$' } } },
+      params: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', pattern: RUN_ID_PATTERN } } },
       querystring: { type: 'object', additionalProperties: false, properties: {} },
       response: { 200: runResponse, 404: errorResponse, ...common },
     },

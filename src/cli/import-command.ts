@@ -46,7 +46,9 @@ export async function importCommand(command: 'import' | 'import-banding' | 'impo
       return 0
     }
     out.line(summary.unchanged ? 'Nothing changed.' : `Imported ${summary.entries} entries for ${summary.schools} schools; ${summary.changedSchoolNos.length} changed.`)
+    if (!summary.unchanged) out.line(`changed: ${summary.changedSchoolNos.join(', ')}`)
     for (const miss of summary.unmatched) out.line(`unmatched${miss.line ? `, line ${miss.line}` : ''}: ${miss.name} (${miss.reason})`)
+    for (const skip of summary.skipped) out.line(`skipped${skip.line ? `, line ${skip.line}` : ''}: ${skip.name} (${skip.reason})`)
     return 0
   } finally {
     await runtime.close()

@@ -8,7 +8,7 @@ import { importCommand } from './import-command.ts'
 import { consoleOutput } from './output.ts'
 import { schedulerStatusCommand } from './scheduler-command.ts'
 import { serveCommand } from './serve-command.ts'
-import { warmupCommand } from './warmup-command.ts'
+import { WARM_GROUP_FLAGS, warmupCommand } from './warmup-command.ts'
 
 const HELP = `Usage: schools <command> [options]
 
@@ -53,8 +53,8 @@ export async function main(argv: string[]): Promise<number> {
       const { values } = parseArgs({
         args: rest,
         options: {
-          primary: { type: 'boolean' }, secondary: { type: 'boolean' }, stats: { type: 'boolean' }, filters: { type: 'boolean' },
-          details: { type: 'boolean' }, all: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, json: { type: 'boolean' },
+          ...Object.fromEntries(WARM_GROUP_FLAGS.map((group) => [group, { type: 'boolean' as const }])),
+          all: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, json: { type: 'boolean' },
         },
         strict: true,
       })

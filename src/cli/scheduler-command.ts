@@ -1,7 +1,6 @@
 import type { Config } from '../config.ts'
 import type { Logger } from '../logger.ts'
 import { openRuntime } from '../runtime.ts'
-import { BullmqScheduler } from '../warmup/bullmq-scheduler.ts'
 import { nextRunOf } from '../warmup/scheduler.ts'
 import { table, type Output } from './output.ts'
 
@@ -11,7 +10,7 @@ export async function schedulerStatusCommand(config: Config, logger: Logger, fla
   try {
     // BullMQ keeps the schedules in Redis, shared by every instance. A local scheduler's timers
     // live only in the server process, so here the next runs are computed from the cron.
-    const status = runtime.scheduler instanceof BullmqScheduler ? await runtime.scheduler.status() : undefined
+    const status = runtime.scheduler?.sharedStatus ? await runtime.scheduler.status() : undefined
     const jobs = status?.jobs ?? await Promise.all(config.schedule.map(async (job) => ({
       ...job,
       timeZone: config.timeZone,

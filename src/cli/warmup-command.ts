@@ -2,31 +2,31 @@ import { requestWarmup } from '../admin/warmup-requests.ts'
 import type { Config } from '../config.ts'
 import type { Logger } from '../logger.ts'
 import { openRuntime } from '../runtime.ts'
-import { BullmqScheduler } from '../warmup/bullmq-scheduler.ts'
+import { SCHOOL_WARM_GROUPS } from '../schools/warm-targets.ts'
 import type { WarmupKeyProgress } from '../warmup/summary.ts'
 import { ProgressBar, table, type Output } from './output.ts'
 
+/** One flag per warm group (--primary, --details...), plus --all, --verbose and --json. */
 export interface WarmupFlags {
-  primary?: boolean
-  secondary?: boolean
-  stats?: boolean
-  filters?: boolean
-  details?: boolean
+  [group: string]: boolean | undefined
   all?: boolean
   verbose?: boolean
   json?: boolean
 }
 
+/** The group flags, from the groups the warm targets declare. */
+export const WARM_GROUP_FLAGS = SCHOOL_WARM_GROUPS.map((group) => group.name)
+
 /** `schools warmup` / `schools clear-and-warmup`. Exit code 1 when any key failed. */
 export async function warmupCommand(clearFirst: boolean, config: Config, logger: Logger, flags: WarmupFlags, out: Output): Promise<number> {
-  const groups = clearFirst ? ['all'] : (['primary', 'secondary', 'stats', 'filters', 'details'] as const).filter((group) => flags[group])
+  const groups = clearFirst ? ['all'] : WARM_GROUP_FLAGS.filter((group) => flags[group])
   if (flags.all) groups.push('all')
   if (groups.length === 0) groups.push('all')
   // With BullMQ the run is queued like any manual warmup; this process also runs a worker so
   // the run goes ahead even when no server is up.
-  const runtime = await openRuntime({ config, logger, role: 'cli', schedule: config.scheduler === 'bullmq', defaultMetrics: false })
+  const runtime = await openRuntime({ config, logger, role: 'cli', schedule: false, defaultMetrics: false })
   try {
-    if (runtime.scheduler instanceof BullmqScheduler) await runtime.scheduler.start()
+    await runtime.scheduler?.join()
     const perGroup = new Map<string, { keys: number; warmed: number; failed: number; ms: number }>()
     let bar: ProgressBar | undefined
     const accepted = await requestWarmup(runtime, {

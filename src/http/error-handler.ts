@@ -23,6 +23,8 @@ export function schemaErrorFormatter(errors: FastifySchemaValidationError[], dat
   } else if (first?.keyword === 'required') {
     parameter = String(params.missingProperty)
     reason = 'is required'
+  } else if (first?.keyword === 'enum' && Array.isArray(params.allowedValues)) {
+    reason = `must be one of ${params.allowedValues.map((value) => `'${String(value)}'`).join(', ')}`
   }
   const error = new Error(`${dataVar} ${parameter}: ${reason}`) as ValidationFailure
   error.statusCode = 400

@@ -69,9 +69,10 @@ export class Metrics {
   }
 }
 
-export async function metricsRoutes(app: FastifyInstance, options: { metrics: Metrics; beforeScrape?: () => Promise<void>; token?: string | undefined }): Promise<void> {
-  app.get('/metrics', { ...(options.token ? { onRequest: metricsGuard(options.token) } : {}), schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: false } }, async (_request, reply) => {
+/** `render`: the text to serve instead of this registry's own (a cluster worker serves the deployment's, see cluster-metrics.ts). */
+export async function metricsRoutes(app: FastifyInstance, options: { metrics: Metrics; beforeScrape?: () => Promise<void>; token?: string | undefined; render?: (() => Promise<string>) | undefined }): Promise<void> {
+  app.get('/metrics', { ...(options.token ? { onRequest: metricsGuard(options.token) } : {}), schema: { tags: ['operations'], summary: 'Prometheus metrics (of the whole deployment under `schools serve --workers N`)', hide: false } }, async (_request, reply) => {
     await options.beforeScrape?.()
-    return reply.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics())
+    return reply.type(options.metrics.registry.contentType).send(options.render ? await options.render() : await options.metrics.registry.metrics())
   })
 }

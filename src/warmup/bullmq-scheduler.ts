@@ -3,15 +3,17 @@
 // each tick in the queue once, so exactly one instance runs it. Manual runs go through the
 // same queue with a deduplication id, and the queue's global concurrency of 1 keeps a
 // manual run and a scheduled one from running at the same time on two instances.
-import { Queue, Worker, type Job } from 'bullmq'
+import { Queue, QueueEvents, Worker, type Job } from 'bullmq'
 import type { ScheduleJob } from '../config.ts'
-import { InvalidParameterError, SchedulerError } from '../errors.ts'
+import { SchedulerError, SchedulerUnavailableError } from '../errors.ts'
 import { errorMessage } from './logger.ts'
-import { newRunId } from './runner.ts'
+import { RedisLink } from './redis-link.ts'
+import { assertRunId, newRunId, type AcceptedRun } from './run-tracker.ts'
 import {
-  DEFAULT_TIME_ZONE, lastTickFromHistory, validateJobs, validateTimeZone,
-  type LastTick, type SchedulerCommonOptions, type SchedulerStatus, type SchedulerTick, type ScheduledJobStatus, type WarmupScheduler,
+  DEFAULT_TIME_ZONE, lastTickFromHistory, startInProcess, validateJobs, validateTimeZone,
+  type LastTick, type ManualRunRequest, type SchedulerCommonOptions, type SchedulerStatus, type SchedulerTick, type ScheduledJobStatus, type WarmupScheduler,
 } from './scheduler.ts'
+import type { WarmupRunRecord, WarmupSummary } from './summary.ts'
 
 export interface BullmqSchedulerOptions extends SchedulerCommonOptions {
   redisUrl: string
@@ -31,6 +33,10 @@ export interface BullmqSchedulerOptions extends SchedulerCommonOptions {
   maxStalledCount?: number
   /** Finished jobs kept per state; status() reads the last run of each job from them. */
   keepFinished?: number
+  /** How long start() waits for a first connection before going on without Redis. */
+  connectWaitMs?: number
+  /** Longest a caller waits for a queued run to finish. */
+  runTimeoutMs?: number
 }
 
 export interface WarmupJobData {
@@ -39,6 +45,7 @@ export interface WarmupJobData {
   groups: string[]
   trigger: string
   runId?: string
+  clearFirst?: boolean
 }
 
 /** What a processed job returns; stored by BullMQ and shown by status(). */
@@ -55,15 +62,19 @@ export interface WarmupJobResult {
   joined: boolean
 }
 
-export interface EnqueuedWarmup {
-  runId: string
+export interface EnqueuedWarmup extends AcceptedRun {
+  /** The queued job ('' when Redis was unreachable and the run went ahead in this process). */
   jobId: string
   /** Another manual run was already queued or running; its ids are returned instead. */
   deduplicated: boolean
+  /** Redis was unreachable: the run was started in this process instead of queued. */
+  local: boolean
 }
 
 const MANUAL_JOB = 'manual'
 const MANUAL_DEDUPLICATION_ID = 'warmup-manual'
+/** Bounds on Redis work during shutdown, so SIGTERM ends the process even with Redis gone. */
+const CLOSE_TIMEOUT_MS = 5000
 
 /** A run that failed as a whole throws, so BullMQ retries it with backoff. */
 export class WarmupRunFailedError extends Error {
@@ -74,50 +85,69 @@ export class WarmupRunFailedError extends Error {
 
 export class BullmqScheduler implements WarmupScheduler {
   readonly backend = 'bullmq' as const
-  readonly #options: BullmqSchedulerOptions & Required<Pick<BullmqSchedulerOptions, 'queueName' | 'prefix' | 'attempts' | 'backoffMs' | 'keepFinished'>>
+  readonly sharedStatus = true
+  readonly #options: BullmqSchedulerOptions & Required<Pick<BullmqSchedulerOptions, 'queueName' | 'prefix' | 'attempts' | 'backoffMs' | 'keepFinished' | 'connectWaitMs' | 'runTimeoutMs'>>
   readonly #timeZone: string
+  readonly #link: RedisLink
   readonly queue: Queue<WarmupJobData, WarmupJobResult>
   #jobs: ScheduleJob[]
   #worker: Worker<WarmupJobData, WarmupJobResult> | undefined
+  #events: QueueEvents | undefined
+  /** start() was called: sync the jobs and run the worker whenever Redis is (again) reachable. */
+  #scheduling = false
+  /** join() was called: run a worker whenever Redis is reachable, without announcing a started scheduler. */
+  #joined = false
+  #started = false
+  #activation: Promise<void> = Promise.resolve()
   #closed = false
 
   /** Validates jobs and time zone (SchedulerError naming the bad job); opens the queue connection. */
   constructor(options: BullmqSchedulerOptions) {
-    this.#options = { queueName: 'warmup', prefix: 'bull', attempts: 3, backoffMs: 30_000, keepFinished: 200, ...options }
+    this.#options = { queueName: 'warmup', prefix: 'bull', attempts: 3, backoffMs: 30_000, keepFinished: 200, connectWaitMs: 3000, runTimeoutMs: 10 * 60_000, ...options }
     this.#timeZone = validateTimeZone(options.timeZone ?? DEFAULT_TIME_ZONE)
     this.#jobs = validateJobs(options.jobs, this.#timeZone, options.validateGroups)
-    // Queue calls fail after a few retries instead of hanging an admin request while Redis is down.
-    this.queue = new Queue<WarmupJobData, WarmupJobResult>(this.#options.queueName, { connection: { url: options.redisUrl, maxRetriesPerRequest: 2 }, prefix: this.#options.prefix })
-    this.queue.on('error', (error) => this.#options.logger.error({ err: error }, `scheduler queue error: ${errorMessage(error)}`))
+    this.#link = new RedisLink({ url: options.redisUrl, logger: options.logger, what: 'scheduler (bullmq)', onUp: () => this.#whenUp() })
+    this.queue = new Queue<WarmupJobData, WarmupJobResult>(this.#options.queueName, { connection: this.#link.connection, prefix: this.#options.prefix })
+    this.queue.on('error', (error) => this.#link.noteError('queue', error))
   }
 
   get timeZone(): string {
     return this.#timeZone
   }
 
+  /**
+   * Registers the jobs and starts the worker, waiting up to connectWaitMs for Redis. When Redis
+   * does not answer it returns anyway: the jobs are registered and the worker started as soon as
+   * Redis answers (the link logs the outage once), and manual runs go ahead in this process.
+   */
   async start(): Promise<void> {
     if (this.#closed) throw new SchedulerError('The BullMQ scheduler is closed')
-    const { logger, instanceId, queueName, prefix } = this.#options
-    await this.#sync(this.#jobs)
-    // One warmup at a time across every instance, whatever enqueued it.
-    await this.queue.setGlobalConcurrency(1)
-    if (this.#options.runWorker !== false && !this.#worker) this.#worker = this.#createWorker()
-    logger.info({ backend: this.backend, queue: queueName, prefix, instance: instanceId, timeZone: this.#timeZone, jobs: this.#jobs.length, worker: Boolean(this.#worker) }, `scheduler started (bullmq, queue ${prefix}:${queueName}, ${this.#timeZone}) with ${this.#jobs.length} jobs`)
+    this.#scheduling = true
+    if (await this.#link.firstOutcome(this.#options.connectWaitMs)) await this.#activate()
+  }
+
+  async join(): Promise<void> {
+    if (this.#closed) throw new SchedulerError('The BullMQ scheduler is closed')
+    this.#joined = true
+    if (await this.#link.firstOutcome(this.#options.connectWaitMs)) await this.#activate()
   }
 
   async register(jobs: readonly ScheduleJob[]): Promise<void> {
     const validated = validateJobs(jobs, this.#timeZone, this.#options.validateGroups)
     this.#jobs = validated
-    await this.#sync(validated)
+    // While Redis is away the set is kept and synced when it answers.
+    if (this.#link.up) await this.#sync(validated)
   }
 
   /** This instance stops taking ticks; the schedules stay in Redis for the other instances. */
   async stop(): Promise<void> {
+    this.#scheduling = false
+    this.#joined = false
     const worker = this.#worker
     if (!worker) return
     this.#worker = undefined
-    // Waits for a job in progress; close the runner first (or alongside) to cut it short.
-    await worker.close()
+    // Waits for a job in progress (close the runner first to cut it short), but not for a Redis that is gone.
+    if (!(await settlesWithin(worker.close(), CLOSE_TIMEOUT_MS))) await settlesWithin(worker.close(true), CLOSE_TIMEOUT_MS)
     this.#options.logger.info({ backend: this.backend, instance: this.#options.instanceId }, 'scheduler stopped (bullmq worker closed)')
   }
 
@@ -125,40 +155,141 @@ export class BullmqScheduler implements WarmupScheduler {
     if (this.#closed) return
     this.#closed = true
     await this.stop()
-    await this.queue.close()
+    await settlesWithin(this.#events?.close() ?? Promise.resolve(), CLOSE_TIMEOUT_MS)
+    await settlesWithin(this.queue.close(), CLOSE_TIMEOUT_MS)
+    this.#link.close()
   }
 
   /**
-   * Queues a manual warmup. While one is queued or running, another request gets that one's
-   * ids back (deduplicated: true) instead of a second run. Unknown groups throw before anything is queued.
+   * Queues a manual warmup. While one for the same groups (and clearing or not) is queued or
+   * running, another request gets that one's ids back (deduplicated: true) instead of a second
+   * run. Unknown groups throw before anything is queued. With Redis unreachable the run starts
+   * in this process (local: true); a queue that stops answering mid-call is a 503.
    */
-  async enqueue(request: { groups?: string[]; trigger: string; runId?: string; attempts?: number }): Promise<EnqueuedWarmup> {
+  async enqueue(request: Partial<ManualRunRequest> & { trigger: string; runId?: string; attempts?: number }): Promise<EnqueuedWarmup> {
     if (this.#closed) throw new SchedulerError('The BullMQ scheduler is closed')
     const groups = request.groups ?? ['all']
     this.#options.validateGroups?.(groups)
-    const runId = request.runId ?? newRunId()
-    if (!/^[A-Za-z0-9][\w.-]{0,99}$/.test(runId)) throw new InvalidParameterError('runId', `'${runId}' is not a valid run id`)
+    const runId = assertRunId(request.runId ?? newRunId())
+    const clearFirst = request.clearFirst === true
+    if (!this.#link.up) {
+      this.#options.logger.info({ runId, groups, trigger: request.trigger }, `warmup queue unreachable (Redis ${this.#link.state}): run ${runId} (${request.trigger}) goes ahead in this process`)
+      const started = startInProcess(this.#options, { groups, trigger: request.trigger, runId, clearFirst, ...(request.listener ? { listener: request.listener } : {}) })
+      return { runId: started.runId, alreadyRunning: started.alreadyRunning, done: started.done, jobId: '', deduplicated: false, local: true }
+    }
+    // The listener is in place before this process's own worker (a CLI runs one) can take the run.
+    const unfollow = request.listener && this.#options.runs ? this.#options.runs.follow(runId, request.listener) : () => {}
     const jobId = `manual-${runId}`
-    const job = await this.queue.add(MANUAL_JOB, { kind: 'manual', groups, trigger: request.trigger, runId }, {
-      ...this.#jobOptions(),
-      // By default someone is waiting for a manual run's answer: report a failure now instead
-      // of retrying behind their back (a retry would also hold the deduplication id and swallow
-      // the next request). Scheduled ticks always retry.
-      attempts: request.attempts ?? 1,
-      jobId,
-      // One queued or running manual run per set of groups: two admins asking for the same thing
-      // share a run, while a request for other groups queues behind it (global concurrency 1).
-      deduplication: { id: `${MANUAL_DEDUPLICATION_ID}:${[...groups].sort().join('+')}` },
-    })
+    let job: Job<WarmupJobData, WarmupJobResult>
+    try {
+      job = await this.queue.add(MANUAL_JOB, { kind: 'manual', groups, trigger: request.trigger, runId, ...(clearFirst ? { clearFirst } : {}) }, {
+        ...this.#jobOptions(),
+        // By default someone is waiting for a manual run's answer: report a failure now instead
+        // of retrying behind their back (a retry would also hold the deduplication id and swallow
+        // the next request). Scheduled ticks always retry.
+        attempts: request.attempts ?? 1,
+        jobId,
+        // One queued or running manual run per set of groups (and per clearing or not): two admins
+        // asking for the same thing share a run, while other requests queue behind it (global concurrency 1).
+        deduplication: { id: `${MANUAL_DEDUPLICATION_ID}:${[...groups].sort().join('+')}${clearFirst ? ':clear' : ''}` },
+      })
+    } catch (error) {
+      unfollow()
+      throw new SchedulerUnavailableError('The warmup queue (Redis) did not answer; the run was not queued. Try again', { cause: error })
+    }
     if (job.id === jobId) {
       this.#options.logger.info({ runId, jobId, groups, trigger: request.trigger }, `warmup queued: run ${runId} (${request.trigger})`)
-      return { runId, jobId, deduplicated: false }
+      return this.#accepted(runId, jobId, false, unfollow)
     }
     // BullMQ answers a deduplicated add with the id of the job that holds the deduplication key.
-    const existing = job.id ? await this.queue.getJob(job.id) : undefined
+    unfollow()
+    const existing = job.id ? await this.queue.getJob(job.id).catch(() => undefined) : undefined
     const existingRunId = existing?.data.runId ?? runId
     this.#options.logger.info({ runId: existingRunId, jobId: job.id, trigger: request.trigger }, `warmup already queued or running (run ${existingRunId}); trigger ${request.trigger} joins it`)
-    return { runId: existingRunId, jobId: job.id ?? jobId, deduplicated: true }
+    return this.#accepted(existingRunId, job.id ?? jobId, true, () => {})
+  }
+
+  /**
+   * `done` is built on first use (and not enumerable), so a caller that never reads it leaves no
+   * waiter behind, and copying the answer does not start one.
+   */
+  #accepted(runId: string, jobId: string, deduplicated: boolean, unfollow: () => void): EnqueuedWarmup {
+    let done: Promise<WarmupSummary | WarmupRunRecord> | undefined
+    const accepted = { runId, jobId, deduplicated, alreadyRunning: deduplicated, local: false } as EnqueuedWarmup
+    Object.defineProperty(accepted, 'done', {
+      enumerable: false,
+      get: () => {
+        done ??= this.#awaitJob(jobId, runId).finally(unfollow)
+        return done
+      },
+    })
+    return accepted
+  }
+
+  /**
+   * Waits for a queued job through BullMQ's event stream (no polling), then reports the run
+   * that answered it: this process's memory first, the run history second, the job's own
+   * result last (the database may be down exactly when a failed run must be reported).
+   */
+  async #awaitJob(jobId: string, runId: string): Promise<WarmupSummary | WarmupRunRecord> {
+    const events = await this.#queueEvents()
+    const job = await this.queue.getJob(jobId)
+    let result: WarmupJobResult | undefined
+    let failure: unknown
+    if (job) {
+      try {
+        result = await job.waitUntilFinished(events, this.#options.runTimeoutMs)
+      } catch (error) {
+        failure = error
+      }
+    }
+    // A job answered by another run (it joined one covering its groups) names that run.
+    const coveringId = result?.runId ?? runId
+    const found = await this.#options.runs?.settled(coveringId).catch(() => undefined)
+    if (found) return found
+    if (failure !== undefined || !result) throw new SchedulerError(`warmup run ${runId} failed: ${failure === undefined ? 'its job is gone' : errorMessage(failure)}`, { runId, jobId })
+    return { runId: result.runId, trigger: job?.data.trigger ?? 'manual', groups: job?.data.groups ?? [], instance: result.instance, status: result.status as WarmupSummary['status'], keys: result.keys, warmed: result.warmed, failed: result.failed, durationMs: result.durationMs, errors: [], slowest: [], startedAt: new Date(job?.processedOn ?? Date.now()).toISOString(), finishedAt: result.finishedAt }
+  }
+
+  async #queueEvents(): Promise<QueueEvents> {
+    if (!this.#events) {
+      const { queueName, prefix, redisUrl } = this.#options
+      this.#events = new QueueEvents(queueName, { connection: { url: redisUrl, maxRetriesPerRequest: null }, prefix })
+      this.#events.on('error', (error) => this.#link.noteError('queue events', error))
+    }
+    await this.#events.waitUntilReady()
+    return this.#events
+  }
+
+  /** Redis answered (first time or again): register the jobs (Redis may have come back empty) and run the worker. */
+  #whenUp(): void {
+    if (this.#closed || (!this.#scheduling && !this.#joined)) return
+    void this.#activate()
+  }
+
+  /** One activation at a time; a failure is logged and retried on the next reconnect. */
+  #activate(): Promise<void> {
+    this.#activation = this.#activation.then(async () => {
+      if (this.#closed || !this.#link.up) return
+      const { logger, instanceId, queueName, prefix } = this.#options
+      try {
+        // A joining process (the CLI) registers the jobs too, so `scheduler status` shows them with no server up.
+        if (this.#scheduling || this.#joined) await this.#sync(this.#jobs)
+        // One warmup at a time across every instance, whatever enqueued it.
+        await this.queue.setGlobalConcurrency(1)
+        const wantsWorker = this.#joined || (this.#scheduling && this.#options.runWorker !== false)
+        if (wantsWorker && !this.#worker) this.#worker = this.#createWorker()
+        if (!this.#started && this.#scheduling) {
+          this.#started = true
+          logger.info({ backend: this.backend, queue: queueName, prefix, instance: instanceId, timeZone: this.#timeZone, jobs: this.#jobs.length, worker: Boolean(this.#worker) }, `scheduler started (bullmq, queue ${prefix}:${queueName}, ${this.#timeZone}) with ${this.#jobs.length} jobs`)
+        } else if (this.#scheduling) {
+          logger.info({ backend: this.backend, jobs: this.#jobs.length }, `scheduler re-registered its ${this.#jobs.length} jobs after Redis reconnected`)
+        }
+      } catch (error) {
+        logger.warn({ err: error }, `scheduler could not register its jobs (${errorMessage(error)}); it tries again when Redis reconnects`)
+      }
+    })
+    return this.#activation
   }
 
   async status(): Promise<SchedulerStatus> {
@@ -244,7 +375,7 @@ export class BullmqScheduler implements WarmupScheduler {
       ...(this.#options.stalledIntervalMs !== undefined ? { stalledInterval: this.#options.stalledIntervalMs } : {}),
       maxStalledCount: this.#options.maxStalledCount ?? 2,
     })
-    worker.on('error', (error) => logger.error({ err: error }, `scheduler worker error: ${errorMessage(error)}`))
+    worker.on('error', (error) => this.#link.noteError('worker', error))
     worker.on('stalled', (jobId) => logger.warn({ jobId }, `scheduler job ${jobId} stalled (its instance stopped renewing the lock); it runs again`))
     worker.on('failed', (job, error) => logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: error }, `scheduler job ${job?.id ?? '?'} failed: ${errorMessage(error)}`))
     return worker
@@ -257,6 +388,7 @@ export class BullmqScheduler implements WarmupScheduler {
       groups: data.groups,
       trigger: data.trigger,
       ...(data.runId !== undefined ? { runId: data.runId } : {}),
+      ...(data.clearFirst ? { clearFirst: true } : {}),
       // prevMillis is the cron instant of a scheduler's job; a manual job is due when added.
       scheduledAt: new Date(job.opts.prevMillis ?? job.timestamp).toISOString(),
       attempt: job.attemptsMade + 1,
@@ -290,4 +422,17 @@ function lastTickOf(job: Job<WarmupJobData, WarmupJobResult>): LastTick {
     return { finishedAt, instance: result.instance, runId: result.runId, status: result.status, keys: result.keys, warmed: result.warmed, failed: result.failed, durationMs: result.durationMs }
   }
   return { finishedAt, instance: job.processedBy ?? null, runId: job.data.runId ?? null, status: 'failed', error: job.failedReason || 'failed' }
+}
+
+/** True when `promise` settled within `ms`; a rejection counts as settled. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms)
+  })
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timeout])
+  } finally {
+    clearTimeout(timer)
+  }
 }

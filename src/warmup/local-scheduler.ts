@@ -4,15 +4,17 @@
 import { Cron } from 'croner'
 import type { ScheduleJob } from '../config.ts'
 import { errorMessage } from './logger.ts'
+import type { AcceptedRun } from './run-tracker.ts'
 import {
-  DEFAULT_TIME_ZONE, lastTickFromHistory, lastTickFromSummary, validateJobs, validateTimeZone,
-  type LastTick, type SchedulerCommonOptions, type SchedulerStatus, type ScheduledJobStatus, type WarmupScheduler,
+  DEFAULT_TIME_ZONE, lastTickFromHistory, lastTickFromSummary, startInProcess, validateJobs, validateTimeZone,
+  type LastTick, type ManualRunRequest, type SchedulerCommonOptions, type SchedulerStatus, type ScheduledJobStatus, type WarmupScheduler,
 } from './scheduler.ts'
 
 export type LocalSchedulerOptions = SchedulerCommonOptions
 
 export class LocalScheduler implements WarmupScheduler {
   readonly backend = 'local' as const
+  readonly sharedStatus = false
   readonly #options: LocalSchedulerOptions
   readonly #timeZone: string
   #jobs: ScheduleJob[]
@@ -65,6 +67,15 @@ export class LocalScheduler implements WarmupScheduler {
   async close(): Promise<void> {
     await this.stop()
   }
+
+  /** Manual runs run in this process; the runner joins or queues behind a run already going. */
+  async enqueue(request: ManualRunRequest): Promise<AcceptedRun> {
+    this.#options.validateGroups?.(request.groups)
+    return startInProcess(this.#options, request)
+  }
+
+  /** Nothing to join: runs happen in the process that asks. */
+  async join(): Promise<void> {}
 
   async status(): Promise<SchedulerStatus> {
     const jobs: ScheduledJobStatus[] = await Promise.all(this.#jobs.map(async (job) => ({

@@ -2,11 +2,11 @@
 // concurrency, records every key's time and error, and reports one summary. One run at a
 // time per process: a trigger that arrives during a run gets the running one back, so the
 // 08:00 job, an admin click and a CLI call never warm the same keys twice in parallel.
-import { randomBytes } from 'node:crypto'
 import { AppError, InvalidParameterError } from '../errors.ts'
 import type { WarmupHistory } from './history.ts'
 import { planKeys, warmKeys, type KeyResult } from './key-pool.ts'
 import { errorMessage, type WarmupLogger } from './logger.ts'
+import { assertRunId, newRunId } from './run-tracker.ts'
 import { finalStatus, type WarmupKeyError, type WarmupKeyTiming, type WarmupListener, type WarmupPlan, type WarmupProgress, type WarmupSummary } from './summary.ts'
 import type { WarmTargetRegistry } from './targets.ts'
 
@@ -25,6 +25,8 @@ export interface WarmupRunnerOptions {
   slowestKept?: number
   /** Called once per finished run, e.g. metrics.warmupRun(summary). */
   onRunFinished?: (summary: WarmupSummary) => void
+  /** Expires every cached value (old values stay servable); the first step of a run started with clearFirst. */
+  clear?: () => Promise<void>
 }
 
 export interface StartWarmupOptions {
@@ -35,6 +37,8 @@ export interface StartWarmupOptions {
   /** Lets a caller that enqueued the run elsewhere (BullMQ) choose its id up front. */
   runId?: string
   listener?: WarmupListener
+  /** Run `clear` first, as part of the run (clear-and-warmup). A clearing request joins only a clearing run. */
+  clearFirst?: boolean
 }
 
 /** A run in progress, as handed to callers of start() and current(). */
@@ -67,11 +71,8 @@ export class WarmupClosedError extends AppError {
 }
 
 const TRIGGER = /^[A-Za-z0-9][\w:.@/-]{0,199}$/
-const RUN_ID = /^[A-Za-z0-9][\w:.-]{0,99}$/
 
-export function newRunId(now = Date.now()): string {
-  return `wu-${now.toString(36)}-${randomBytes(4).toString('hex')}`
-}
+export { newRunId }
 
 class ActiveRun implements RunningWarmup {
   // Not readonly: a follow-up run (see WarmupRunner.start) takes more groups and gets its real
@@ -82,6 +83,7 @@ class ActiveRun implements RunningWarmup {
   readonly errors: WarmupKeyError[] = []
   readonly timings: WarmupKeyTiming[] = []
   aborted = false
+  clearFirst = false
   done!: Promise<WarmupSummary>
 
   constructor(readonly runId: string, readonly trigger: string, readonly groups: string[], readonly instance: string, public startedMs: number) {
@@ -133,12 +135,14 @@ export class WarmupRunner {
     if (this.#closed) throw new WarmupClosedError()
     const groups = this.#options.registry.resolveGroups(options.groups)
     if (!TRIGGER.test(options.trigger)) throw new InvalidParameterError('trigger', `'${options.trigger}' is not a valid warmup trigger`)
-    if (options.runId !== undefined && !RUN_ID.test(options.runId)) throw new InvalidParameterError('runId', `'${options.runId}' is not a valid run id`)
+    if (options.runId !== undefined) assertRunId(options.runId)
+    const clearFirst = options.clearFirst === true
 
     const running = this.#current
     if (running) {
       // A request whose groups the running run covers joins it: the keys are being warmed now.
-      if (groups.every((group) => running.groups.includes(group))) {
+      // A clearing request joins only a run that clears: the running one may predate the change it is asked for.
+      if (groups.every((group) => running.groups.includes(group)) && (!clearFirst || running.clearFirst)) {
         if (options.listener) running.listen(options.listener)
         this.#options.logger.info({ runId: running.runId, trigger: options.trigger, runningTrigger: running.trigger, groups }, `warmup already running (run ${running.runId}); trigger ${options.trigger} joins it`)
         return { run: running, alreadyRunning: true }
@@ -149,6 +153,7 @@ export class WarmupRunner {
     }
 
     const run = new ActiveRun(options.runId ?? newRunId(), options.trigger, groups, this.#options.instanceId, Date.now())
+    run.clearFirst = clearFirst
     if (options.listener) run.listen(options.listener)
     this.#launch(run)
     return { run, alreadyRunning: false }
@@ -179,6 +184,7 @@ export class WarmupRunner {
     // Keep the registry's group order whatever order requests came in.
     const merged = this.#options.registry.resolveGroups([...new Set([...followUp.groups, ...groups])])
     followUp.groups.splice(0, followUp.groups.length, ...merged)
+    if (options.clearFirst) followUp.clearFirst = true
     if (options.listener) followUp.listen(options.listener)
     this.#options.logger.info({ runId: followUp.runId, runningRunId: running.runId, trigger: options.trigger, groups: followUp.groups }, `warmup queued: run ${followUp.runId} (groups ${followUp.groups.join(', ')}) starts when run ${running.runId} ends`)
     return followUp
@@ -216,6 +222,7 @@ export class WarmupRunner {
 
     let summary: WarmupSummary
     try {
+      if (run.clearFirst && this.#options.clear && !run.aborted) await this.#clear(run)
       await this.#warm(run)
       summary = this.#summarize(run)
     } catch (error) {
@@ -242,6 +249,18 @@ export class WarmupRunner {
       logger.warn({ err: error }, `warmup onRunFinished callback failed: ${errorMessage(error)}`)
     }
     return summary
+  }
+
+  /** A failed expiry is reported in the run's errors; the warmup still goes ahead. */
+  async #clear(run: ActiveRun): Promise<void> {
+    const started = performance.now()
+    try {
+      await this.#options.clear!()
+      this.#options.logger.info({ runId: run.runId }, `warmup run ${run.runId}: cache expired before warming`)
+    } catch (error) {
+      this.#options.logger.warn({ runId: run.runId, err: error }, `warmup run ${run.runId}: expiring the cache failed: ${errorMessage(error)}`)
+      this.#recordError(run, { key: '(clear)', message: errorMessage(error), durationMs: Math.round(performance.now() - started) })
+    }
   }
 
   async #warm(run: ActiveRun): Promise<void> {

@@ -5,10 +5,12 @@ import type { ScheduleJob } from '../config.ts'
 import { SchedulerError } from '../errors.ts'
 import type { WarmupHistory } from './history.ts'
 import { errorMessage, type WarmupLogger } from './logger.ts'
-import type { WarmupRunRecord, WarmupSummary } from './summary.ts'
+import { newRunId, type AcceptedRun, type RunTracker } from './run-tracker.ts'
+import type { WarmupListener, WarmupRunRecord, WarmupSummary } from './summary.ts'
 
 export type { ScheduleJob }
 
+/** A backend is one file implementing WarmupScheduler plus its name here and a line in runtime.ts. */
 export type SchedulerBackendName = 'local' | 'bullmq'
 
 /** One firing of a job (or, on BullMQ, a manual run pulled from the queue). */
@@ -24,7 +26,22 @@ export interface SchedulerTick {
   scheduledAt: string
   /** 1 on the first try; higher on a BullMQ retry. */
   attempt: number
+  /** Expire every cached value first, as part of the run (clear-and-warmup). */
+  clearFirst?: boolean
 }
+
+/** A manual warmup (admin API, CLI), as handed to WarmupScheduler.enqueue. */
+export interface ManualRunRequest {
+  /** Group names or 'all'; validated before anything is queued or started. */
+  groups: string[]
+  trigger: string
+  clearFirst?: boolean
+  /** Progress of the run, should this process be the one running it. */
+  listener?: WarmupListener
+}
+
+/** Starts (or joins) a run in this process: the app wires it to runner.start. */
+export type StartRun = (request: ManualRunRequest & { runId?: string }) => AcceptedRun
 
 /** The app wires this to runner.run({ groups, trigger, runId }). */
 export type TickHandler = (tick: SchedulerTick) => Promise<WarmupSummary>
@@ -64,6 +81,8 @@ export interface SchedulerStatus {
 
 export interface WarmupScheduler {
   readonly backend: SchedulerBackendName
+  /** status() describes the whole deployment from any process (the schedules live in shared storage). */
+  readonly sharedStatus: boolean
   /** Registers the jobs (idempotent) and begins running ticks. */
   start(): Promise<void>
   /** Replaces the job set: new jobs added, changed ones updated, missing ones removed. Validates first. */
@@ -73,6 +92,17 @@ export interface WarmupScheduler {
   status(): Promise<SchedulerStatus>
   /** stop() plus releasing every resource (timers, connections). */
   close(): Promise<void>
+  /**
+   * Starts a manual run wherever this backend runs them (in process, or queued for whichever
+   * instance takes it), or joins the one already queued or running that covers it. Answers in
+   * bounded time: a backend whose shared queue is unreachable runs it in this process.
+   */
+  enqueue(request: ManualRunRequest): Promise<AcceptedRun>
+  /**
+   * This process takes part in running queued manual runs without running the schedule (a
+   * CLI that queued a run works it itself when no server is up). A no-op for in-process backends.
+   */
+  join(): Promise<void>
 }
 
 export interface SchedulerCommonOptions {
@@ -86,6 +116,18 @@ export interface SchedulerCommonOptions {
   validateGroups?: (groups: string[]) => unknown
   /** Fills lastRun from the run history when this process has not seen the job run yet. */
   history?: Pick<WarmupHistory, 'lastForJob'>
+  /** Runs a manual request in this process; without it, onTick is used (no joining, no listener). */
+  startRun?: StartRun
+  /** Where finished runs and followers are kept (see run-tracker.ts). */
+  runs?: RunTracker
+}
+
+/** The in-process way to run a manual request: options.startRun, else a plain onTick. */
+export function startInProcess(options: Pick<SchedulerCommonOptions, 'startRun' | 'onTick'>, request: ManualRunRequest & { runId?: string }): AcceptedRun {
+  if (options.startRun) return options.startRun(request)
+  const runId = request.runId ?? newRunId()
+  const done = options.onTick({ job: undefined, groups: request.groups, trigger: request.trigger, runId, scheduledAt: new Date().toISOString(), attempt: 1, ...(request.clearFirst ? { clearFirst: true } : {}) })
+  return { runId, alreadyRunning: false, done }
 }
 
 export const DEFAULT_TIME_ZONE = 'Asia/Hong_Kong'

@@ -53,6 +53,11 @@ export class OwnRedisServer {
 
   private constructor(readonly port: number) {}
 
+  /** A spare port for a redis-server not started yet (a test that starts Redis late). */
+  static async reserve(): Promise<OwnRedisServer> {
+    return new OwnRedisServer(await sparePort())
+  }
+
   static async start(): Promise<OwnRedisServer> {
     const server = new OwnRedisServer(await sparePort())
     await server.start()

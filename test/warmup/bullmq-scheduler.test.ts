@@ -136,7 +136,7 @@ describe('BullmqScheduler', { skip: testRedisUrl ? false : 'no Redis (TEST_REDIS
     assert.equal(first.deduplicated, false)
     assert.equal(first.jobId, `manual-${first.runId}`)
     const queued = await enqueuer.enqueue({ groups: ['all'], trigger: 'cli' })
-    assert.deepEqual(queued, { ...first, deduplicated: true }, 'second admin asking for the same groups gets the queued run')
+    assert.deepEqual(queued, { ...first, deduplicated: true, alreadyRunning: true }, 'second admin asking for the same groups gets the queued run')
 
     const worker = instance('w#0', async (tick) => {
       ticks.push(tick)

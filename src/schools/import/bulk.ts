@@ -18,18 +18,21 @@ export interface UpsertResult {
 /**
  * Inserts rows, updates those whose values differ, leaves identical ones untouched (so a
  * re-import writes nothing), and reports which keys were inserted and which updated.
+ * `compare` limits what counts as a difference (default: every non-key column); columns left
+ * out (bookkeeping such as the source file name) are written only along with a real change.
  */
-export async function upsertRows<Row>(tx: Queryable, table: string, key: string[], columns: Column<Row>[], rows: Row[]): Promise<UpsertResult> {
+export async function upsertRows<Row>(tx: Queryable, table: string, key: string[], columns: Column<Row>[], rows: Row[], compare?: string[]): Promise<UpsertResult> {
   if (rows.length === 0) return { inserted: [], updated: [] }
   const names = columns.map((column) => column.name)
   const unnest = columns.map((column, index) => `$${index + 1}::${column.type === 'jsonb' ? 'text' : column.type}[]`).join(', ')
   const select = columns.map((column) => (column.type === 'jsonb' ? `${column.name}::jsonb` : column.name)).join(', ')
-  const mutable = names.filter((name) => !key.includes(name))
+  const updated = names.filter((name) => !key.includes(name))
+  const mutable = compare ?? updated
   const keyExpression = key.length === 1 ? `${table}.${key[0]}` : `concat_ws('|', ${key.map((name) => `${table}.${name}`).join(', ')})`
   const sql = `
     INSERT INTO ${table} (${names.join(', ')})
     SELECT ${select} FROM unnest(${unnest}) AS source(${names.join(', ')})
-    ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${mutable.map((name) => `${name} = excluded.${name}`).join(', ')}
+    ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${updated.map((name) => `${name} = excluded.${name}`).join(', ')}
     WHERE (${mutable.map((name) => `${table}.${name}`).join(', ')}) IS DISTINCT FROM (${mutable.map((name) => `excluded.${name}`).join(', ')})
     RETURNING ${keyExpression} AS key, (xmax = 0) AS inserted`
   const params = columns.map((column) =>

@@ -13,20 +13,28 @@ export interface BandingEntry {
   band: string
 }
 
+/** An entry of an overlay file that names a school but was not imported, and why. */
+export interface SkippedEntry {
+  line: number | undefined
+  name: string
+  reason: string
+}
+
 /**
  * Banding comes as CSV (`school_no` or `name_zh`, and `band`) or as JSON
  * `{ "banding": { "1A": ["school name", ...], ... } }` (or the same object at the top level).
+ * Entries with no band (`n/a`, `none`, `unknown`, `-`) are skipped and listed.
  */
-export function parseBanding(text: string, file: string): BandingEntry[] {
+export function parseBanding(text: string, file: string, skipped: SkippedEntry[] = []): BandingEntry[] {
   const trimmed = text.trimStart()
-  const entries = trimmed.startsWith('{') ? parseBandingJson(trimmed, file) : parseBandingCsv(text, file)
+  const entries = trimmed.startsWith('{') ? parseBandingJson(trimmed, file, skipped) : parseBandingCsv(text, file, skipped)
   if (entries.length === 0) throw new ImportFileError(file, undefined, undefined, 'contains no banding entries')
   return entries
 }
 
 const NO_BAND = /^(n\/?a|none|unknown|-)$/i
 
-function parseBandingJson(text: string, file: string): BandingEntry[] {
+function parseBandingJson(text: string, file: string, skipped: SkippedEntry[]): BandingEntry[] {
   let document: unknown
   try {
     document = JSON.parse(text)
@@ -38,7 +46,11 @@ function parseBandingJson(text: string, file: string): BandingEntry[] {
   const entries: BandingEntry[] = []
   for (const [rawBand, names] of Object.entries(bands)) {
     // `_source`, `_method`... are metadata; "n/a" lists schools the compiler could not band.
-    if (rawBand.startsWith('_') || NO_BAND.test(rawBand)) continue
+    if (rawBand.startsWith('_')) continue
+    if (NO_BAND.test(rawBand)) {
+      if (Array.isArray(names)) for (const name of names) skipped.push({ line: undefined, name: String(name).trim(), reason: `listed under '${rawBand}': no band` })
+      continue
+    }
     const band = bandCode(rawBand)
     if (!band) throw new ImportFileError(file, undefined, `banding.${rawBand}`, `'${rawBand}' is not a band (1, 1A ... 3C)`)
     if (!Array.isArray(names) || names.some((name) => typeof name !== 'string' || name.trim() === '')) {
@@ -53,12 +65,12 @@ function parseBandingJson(text: string, file: string): BandingEntry[] {
   return entries
 }
 
-function parseBandingCsv(text: string, file: string): BandingEntry[] {
+function parseBandingCsv(text: string, file: string, skipped: SkippedEntry[]): BandingEntry[] {
   const table = parseCsv(text, file, ['band'])
   if (!table.headers.includes('school_no') && !table.headers.includes('name_zh')) {
     throw new ImportFileError(file, 1, 'school_no', 'needs a school_no or a name_zh column')
   }
-  return table.records.map((record) => {
+  return table.records.flatMap((record) => {
     const schoolNo = record.values.school_no?.trim() || null
     const nameZh = record.values.name_zh?.trim() || null
     if (schoolNo !== null && !/^\d{12}$/.test(schoolNo)) {
@@ -66,9 +78,13 @@ function parseBandingCsv(text: string, file: string): BandingEntry[] {
     }
     if (schoolNo === null && nameZh === null) throw new ImportFileError(file, record.line, 'school_no', 'neither school_no nor name_zh is given')
     const rawBand = record.values.band ?? ''
+    if (NO_BAND.test(rawBand.trim())) {
+      skipped.push({ line: record.line, name: (schoolNo ?? nameZh)!, reason: `band '${rawBand.trim()}': no band` })
+      return []
+    }
     const band = bandCode(rawBand)
     if (!band) throw new ImportFileError(file, record.line, 'band', `'${rawBand}' is not a band (1, 1A ... 3C)`)
-    return { line: record.line, schoolNo, nameZh, band }
+    return [{ line: record.line, schoolNo, nameZh, band }]
   })
 }
 

@@ -1,0 +1,65 @@
+// Several workers are one deployment: `npm start` with WORKERS=2 (what `npm start` runs:
+// `schools serve`, workers from the environment) starts two HTTP workers; with ADMIN_TOKEN unset
+// the primary generates one token that every worker accepts; and /metrics, whichever worker
+// answers, reports the whole deployment, including the boot warmup that ran in the primary.
+//
+// Registered when the run has PostgreSQL and Redis (always in CI).
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { after, before, describe, test } from 'node:test'
+import { PROJECT_ROOT } from '../../src/config.ts'
+import { testDatabaseUrl, testRedisUrl } from '../helpers/env.ts'
+import { sharedDeployment, type SharedDeployment } from '../helpers/process-deployment.ts'
+import { messageOf, pollFor, type NodeProcess } from '../helpers/process-server.ts'
+
+describe('WORKERS=2 npm start', { skip: testDatabaseUrl && testRedisUrl ? false : 'needs PostgreSQL and Redis' }, () => {
+  let deployment: SharedDeployment
+  let primary: NodeProcess
+
+  before(async () => {
+    const start = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start
+    assert.match(start ?? '', /src\/cli\/main\.ts serve$/, 'npm start runs `schools serve`')
+    deployment = await sharedDeployment('workers')
+    primary = await deployment.spawn({ label: 'WORKERS=2 primary', entry: 'src/cli/main.ts', args: ['serve'], env: { WORKERS: '2', ADMIN_TOKEN: '', WARMUP_ON_BOOT: 'true', INSTANCE_ID: 'wk' } })
+    await primary.waitUntilAnswering(120_000)
+  })
+  after(async () => {
+    primary?.kill()
+    await deployment?.close()
+  })
+
+  test('two workers answer, and the primary generated the one token they all accept', async () => {
+    const listening = await primary.waitForLogs('two workers listening', 2, 60_000, (line) => messageOf(line).startsWith('school API listening on'))
+    assert.equal(new Set(listening.map((line) => line.pid)).size, 2)
+    const tokens = primary.logs().filter((line) => typeof line.adminToken === 'string')
+    assert.equal(tokens.length, 1, 'one token generated for the deployment, by the primary')
+    assert.notEqual(tokens[0]!.pid, listening[0]!.pid)
+    assert.notEqual(tokens[0]!.pid, listening[1]!.pid)
+    const headers = { authorization: `Bearer ${String(tokens[0]!.adminToken)}` }
+    const instances = new Set<string>()
+    // New connection per request: node:cluster's round robin spreads them over the workers.
+    await pollFor('both workers to accept the token', 60_000, async () => {
+      const answer = await primary.request('GET', '/api/scheduler/status', { headers })
+      assert.equal(answer.status, 200, `a worker refused the deployment's token: ${answer.body}`)
+      instances.add((JSON.parse(answer.body) as { scheduler: { instanceId?: string } }).scheduler.instanceId ?? '?')
+      return instances.size >= 2
+    }, 10)
+    assert.deepEqual([...instances].sort(), ['wk#1', 'wk#2'])
+  })
+
+  test('/metrics on every worker reports the deployment, with the warmup series of the primary', async () => {
+    const boot = await primary.waitForLog('the boot warmup to finish', 180_000, (line) => messageOf(line).startsWith('warmup finished') && line.trigger === 'boot')
+    const warmupLines = (text: string): string[] => text.split('\n').filter((line) => line.startsWith('schools_warmup_'))
+    const first = await primary.request('GET', '/metrics')
+    assert.equal(first.status, 200, first.body)
+    const expected = warmupLines(first.body)
+    assert.ok(expected.includes(`schools_warmup_runs_total{trigger="boot",status="${String(boot.status)}"} 1`), expected.join('\n'))
+    assert.ok(expected.some((line) => line.startsWith('schools_warmup_keys_total{outcome="warmed"} ') && !line.endsWith(' 0')), expected.join('\n'))
+    for (let i = 0; i < 10; i++) {
+      const answer = await primary.request('GET', '/metrics')
+      assert.equal(answer.status, 200, answer.body)
+      assert.deepEqual(warmupLines(answer.body), expected)
+    }
+  })
+})
