@@ -75,8 +75,10 @@ async function directWarmup(groups: string[], clearFirst: boolean, config: Confi
     if (accepted.alreadyRunning && !flags.json) out.line(`A warmup was already running (run ${accepted.runId}); waiting for it.`)
     const summary = await accepted.done
     const keys = await runtime.runKeys.get(summary.runId).catch(() => undefined)
-    if (!flags.json && summary.instance !== runtime.instanceId) {
-      out.line(`run ${summary.runId} was executed by ${summary.instance}: that process's settings applied (this CLI's WARMUP_CONCURRENCY=${config.warmupConcurrency} did not).`)
+    if (!flags.json) {
+      out.line(summary.instance === runtime.instanceId
+        ? `run ${summary.runId} was executed by this CLI: its settings applied (WARMUP_CONCURRENCY=${config.warmupConcurrency}, WARM_LIST_MAX_FILTERS=${config.warmListMaxFilters}, WARM_LIST_PAGES=${config.warmListPages}).`
+        : `run ${summary.runId} was executed by ${summary.instance}: that process's settings applied (this CLI's WARMUP_CONCURRENCY=${config.warmupConcurrency} did not).`)
     }
     return report(summary, keys, { alreadyPrinted: liveKeys > 0 }, flags, out)
   } finally {

@@ -4,7 +4,8 @@
 // holder; with the server stopped a warmup says there is nothing to warm; and the server
 // restarts with its data intact.
 import assert from 'node:assert/strict'
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -17,6 +18,9 @@ import { BANDING_FIXTURE } from '../helpers/source-data.ts'
 import { describeResult, runCli } from '../cli/cli-process.ts'
 
 const START_TIMEOUT_MS = 240_000
+
+/** A pid that belonged to a process that has exited. */
+const deadPid = (): number => Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout)
 
 describe('embedded database: the CLI acts on the running server, one process owns the directory', () => {
   let dir = ''
@@ -111,6 +115,10 @@ describe('embedded database: the CLI acts on the running server, one process own
     const status = await runCli(['scheduler', 'status'], cliEnv())
     assert.equal(status.code, 0, describeResult(status))
     assert.ok(status.stdout.includes(cliRunId), status.stdout)
+    // --url with a wrong token: the server's refusal, as a usage error.
+    const refused = await runCli(['runs', '--url', announced!.url], { ...cliEnv(), ADMIN_TOKEN: 'not-the-server-token-0123' })
+    assert.equal(refused.code, 2, describeResult(refused))
+    assert.match(refused.stderr, /answered GET \/api\/scheduler\/\S+ with 401 E_UNAUTHORIZED/)
   })
 
   test('a second process on the same directory is refused, naming the holder and what to do', async () => {
@@ -132,8 +140,12 @@ describe('embedded database: the CLI acts on the running server, one process own
     assert.equal(exit.code, 0)
     assert.ok(!existsSync(runtimeFile), 'runtime file removed on shutdown')
     assert.ok(!existsSync(lockFileFor(dataDir)), 'lock released')
+    // A runtime file left by a server that died is stale: the CLI says so and works directly.
+    writeFileSync(runtimeFile, JSON.stringify({ ...announced!, pid: deadPid() }), { mode: 0o600 })
     const result = await runCli(['warmup'], cliEnv(), 180_000)
     assert.equal(result.code, 0, describeResult(result))
+    assert.match(result.stderr, /stale runtime file .* \(server pid \d+ is gone\); working directly/)
+    rmSync(runtimeFile)
     assert.match(result.stdout, /the cache lives in the server process: there is nothing to warm until it starts/)
     assert.doesNotMatch(result.stdout, /warmed\s+\d/)
   })
