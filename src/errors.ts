@@ -144,7 +144,8 @@ export class DatabaseUnopenableError extends AppError {
   readonly statusCode = 500
   constructor(readonly dataDir: string, cause: unknown) {
     super(
-      `The embedded database in ${dataDir} cannot be opened (${cause instanceof Error ? cause.message : String(cause)}). ` +
+      // PGlite's own message is a WebAssembly abort that says nothing to an operator; it stays in `cause`.
+      `The embedded database in ${dataDir} cannot be opened: the directory is damaged or was written by another PGlite version. ` +
         'Nothing was changed or deleted. Restore the directory from a backup, or move it aside and start again to create a new ' +
         'database (`schools import` and the banding/windows imports then reload the data).',
       { dataDir },

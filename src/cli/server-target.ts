@@ -5,7 +5,8 @@
 // the embedded database under its lock).
 import type { Config } from '../config.ts'
 import { ConfigError, ServerRequestError } from '../errors.ts'
-import { deploymentOf, processAlive, readRuntimeFile, type ServerSettings } from '../operations/runtime-file.ts'
+import { processAlive } from '../db/directory-lock.ts'
+import { deploymentOf, readRuntimeFile, type ServerSettings } from '../operations/runtime-file.ts'
 import { adminClient, answers, type AdminClient } from './admin-client.ts'
 import type { Output } from './output.ts'
 

@@ -23,7 +23,8 @@ export function lockFileFor(dataDir: string): string {
   return `${dataDir.replace(/[\\/]+$/, '')}.lock`
 }
 
-function alive(pid: number): boolean {
+/** True while a process with this pid exists on this host (signal 0 only checks). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true
@@ -68,7 +69,7 @@ export function lockDirectory(dataDir: string): DirectoryLock {
     const holder = readRecord(file)
     // Another host's pid says nothing about this host's processes: never treat it as stale.
     const sameHost = !holder || holder.hostname === '' || holder.hostname === record.hostname
-    if (holder && holder.pid !== process.pid && (alive(holder.pid) || !sameHost)) throw new DatabaseLockedError(dataDir, holder.pid, file)
+    if (holder && holder.pid !== process.pid && (processAlive(holder.pid) || !sameHost)) throw new DatabaseLockedError(dataDir, holder.pid, file)
     // Stale (its process is gone) or unreadable (a writer died between create and write): take over.
     try {
       unlinkSync(file)

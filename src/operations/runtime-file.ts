@@ -70,12 +70,3 @@ export function readRuntimeFile(file: string): RuntimeFileContent | undefined {
     return undefined
   }
 }
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
