@@ -8,6 +8,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { lockFileFor } from '../../src/db/directory-lock.ts'
+import { NodeProcess } from '../helpers/process-server.ts'
 import { BANDING_FIXTURE } from '../helpers/source-data.ts'
 import { describeResult, runCli } from '../cli/cli-process.ts'
 import { deadPid, EmbeddedDeployment, START_TIMEOUT_MS } from './embedded-harness.ts'
@@ -66,5 +67,21 @@ describe('embedded database: one process owns the directory', () => {
     const primary = await deployment.request('GET', '/api/schools/primary')
     assert.equal(primary.status, 200)
     assert.ok((JSON.parse(primary.body) as { total: number }).total > 600, 'the bundled schools are still there')
+  })
+})
+
+describe('schools serve --workers 2 on the embedded database', () => {
+  test('refuses to start, naming WORKERS and DATABASE_URL, instead of workers refused one by one', async () => {
+    const deployment = await EmbeddedDeployment.create('embedded-workers')
+    try {
+      const cli = NodeProcess.spawn({ label: 'schools serve --workers 2', entry: 'src/cli/main.ts', args: ['serve', '--workers', '2'], env: { ...deployment.serverEnv(), REDIS_URL: 'redis://127.0.0.1:1', LOG_FILE: '' } })
+      const exit = await cli.waitForExit(60_000)
+      const output = cli.lines.join('\n')
+      assert.notEqual(exit.code, 0, output)
+      assert.match(output, /WORKERS is 2 but DATABASE_URL is not set/, output)
+      assert.ok(!existsSync(lockFileFor(deployment.dataDir)), 'the database was never opened')
+    } finally {
+      await deployment.cleanup()
+    }
   })
 })
