@@ -16,6 +16,10 @@ export function assertClusterConfig(config: Config, workers: number): void {
   if (workers > 1 && !config.redisUrl) {
     throw new ConfigError('WORKERS', `is ${workers} but REDIS_URL is not set: each worker would keep its own memory cache. Set REDIS_URL or run one worker`)
   }
+  // The embedded database admits one process (src/db/directory-lock.ts): workers would be refused one by one.
+  if (workers > 1 && !config.databaseUrl) {
+    throw new ConfigError('WORKERS', `is ${workers} but DATABASE_URL is not set: the embedded database belongs to one process. Set DATABASE_URL or run one worker`)
+  }
 }
 
 export interface ClusterHandle {

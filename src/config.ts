@@ -1,6 +1,7 @@
 // The one place that reads the environment. Everything else receives a typed Config.
 // Values are validated up front so a typo in an env var fails at start with a message naming
 // the variable, instead of surfacing as a strange runtime error hours later.
+import { createHash } from 'node:crypto'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Cron } from 'croner'
@@ -109,6 +110,17 @@ export interface Config {
   loadQueueWaitMs: number
   /** Bearer token /metrics requires; unset: /metrics is open. */
   metricsToken: string | undefined
+  // --- Operations: the CLI reaching the running server, log format (issue 9, H1) ---
+  /**
+   * Where a running server writes its URL and admin token (mode 0600) for the CLI on the same
+   * machine; removed on clean shutdown. Default: beside the PGlite directory, or one file per
+   * deployment (database + schema + Redis prefix) under data/run.
+   */
+  runtimeFile: string
+  /** The server the CLI sends its commands to (SCHOOLS_URL); unset: the runtime file, else direct. */
+  serverUrl: string | undefined
+  /** Console log lines: 'json' (one JSON object a line) or 'pretty' (ISO time, level, message). The log file is always JSON. */
+  logFormat: 'json' | 'pretty'
 }
 
 type Env = Record<string, string | undefined>
@@ -304,4 +316,17 @@ function token(env: Env, name: string): string | undefined {
   const value = env[name] || undefined
   if (value !== undefined && value.length < 16) throw new ConfigError(name, 'must be at least 16 characters')
   return value
+    // --- Operations (issue 9, H1) ---
+    runtimeFile: env.RUNTIME_FILE || defaultRuntimeFile(env),
+    serverUrl: url(env, 'SCHOOLS_URL', ['http:', 'https:']),
+    logFormat: oneOf(env, 'LOG_FORMAT', ['json', 'pretty'] as const, 'json'),
+  }
+}
+
+/** One runtime file per deployment, so a CLI configured for one deployment never finds another's server. */
+function defaultRuntimeFile(env: Env): string {
+  const pgliteDir = env.PGLITE_DIR || path.join(PROJECT_ROOT, 'data', 'db')
+  if (!env.DATABASE_URL && pgliteDir !== 'memory://') return `${pgliteDir.replace(/[\\/]+$/, '')}.server.json`
+  const identity = [env.DATABASE_URL ?? 'memory', env.DATABASE_SCHEMA || 'public', env.REDIS_URL ?? '', env.REDIS_PREFIX || 'schools'].join('|')
+  return path.join(PROJECT_ROOT, 'data', 'run', `server-${createHash('sha256').update(identity).digest('hex').slice(0, 12)}.json`)
 }

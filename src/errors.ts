@@ -159,5 +159,45 @@ export class MetricsUnavailableError extends AppError {
   readonly statusCode = 503
   constructor(reason: string) {
     super(`The deployment's metrics could not be collected: ${reason}`)
+// --- Operations (embedded database lock, CLI reaching the server) ---
+
+/** Another live process holds the embedded database directory; two writers would corrupt it. */
+export class DatabaseLockedError extends AppError {
+  readonly code = 'E_DATABASE_LOCKED'
+  readonly statusCode = 500
+  constructor(readonly dataDir: string, readonly holderPid: number, lockFile: string) {
+    super(
+      `The embedded database ${dataDir} is in use by process ${holderPid} (lock ${lockFile}). ` +
+        'Only one process may open it: stop that server first, or run the command while it runs and the CLI sends it to the server ' +
+        '(it finds the server through its runtime file, or give --url and ADMIN_TOKEN).',
+      { dataDir, holderPid, lockFile },
+    )
+  }
+}
+
+/** The embedded database directory exists but PGlite cannot open it (damaged, another version). */
+export class DatabaseUnopenableError extends AppError {
+  readonly code = 'E_DATABASE_UNOPENABLE'
+  readonly statusCode = 500
+  constructor(readonly dataDir: string, cause: unknown) {
+    super(
+      // PGlite's own message is a WebAssembly abort that says nothing to an operator; it stays in `cause`.
+      `The embedded database in ${dataDir} cannot be opened: the directory is damaged or was written by another PGlite version. ` +
+        'Nothing was changed or deleted. Restore the directory from a backup, or move it aside and start again to create a new ' +
+        'database (`schools import` and the banding/windows imports then reload the data).',
+      { dataDir },
+      { cause },
+    )
+  }
+}
+
+/** The CLI could not reach the server it was pointed at, or the server refused the request. */
+export class ServerRequestError extends AppError {
+  readonly code = 'E_SERVER_REQUEST'
+  readonly statusCode: number
+  constructor(message: string, readonly url: string, status = 502, options?: { cause?: unknown }) {
+    super(message, { url, status }, options)
+    // 4xx answers stay 4xx (the CLI exits 2 for a usage problem); anything else is a failure.
+    this.statusCode = status >= 400 && status < 500 ? status : 502
   }
 }

@@ -17,6 +17,7 @@ import { WarmupHistory } from './warmup/history.ts'
 import { defaultInstanceId } from './warmup/instance-id.ts'
 import { LocalScheduler } from './warmup/local-scheduler.ts'
 import { RunTracker } from './warmup/run-tracker.ts'
+import { WarmupRunKeys } from './warmup/run-keys.ts'
 import { WarmupRunner } from './warmup/runner.ts'
 import type { SchedulerCommonOptions, StartRun, WarmupScheduler } from './warmup/scheduler.ts'
 import { WarmTargetRegistry } from './warmup/targets.ts'
@@ -51,6 +52,8 @@ export interface Runtime {
   registry: WarmTargetRegistry
   runner: WarmupRunner
   history: WarmupHistory
+  /** Every key of the newest runs, for `warmup --verbose` in another process. */
+  runKeys: WarmupRunKeys
   /** Built when SCHEDULER is not 'off'; started only by the process that schedules (see server.ts). */
   scheduler: WarmupScheduler | undefined
   instanceId: string
@@ -107,6 +110,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     onSkipped: (level, name, reason) => logger.info({ schoolLevel: level, target: name, reason }, `warmup skips ${level} query '${name}': ${reason}`),
   })
   const history = new WarmupHistory(db)
+  const runKeys = new WarmupRunKeys(db)
   if (role !== 'cli') await history.markInterrupted(instanceId)
   const runs = new RunTracker(history)
   const runner = new WarmupRunner({
@@ -114,6 +118,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     logger,
     instanceId,
     history,
+    keyLog: runKeys,
     concurrency: config.warmupConcurrency,
     clear: async () => {
       await cache.expireAll()
@@ -153,12 +158,17 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const afterImport = async <T extends { unchanged: boolean }>(summary: T): Promise<T> => {
     if (summary.unchanged) return summary
     await cache.expireAll()
+    if (role === 'cli' && !config.redisUrl) {
+      // This process's memory cache dies with it: the server warms on its next start.
+      logger.info('import: the embedded cache lives in the server process; it warms when the server starts')
+      return summary
+    }
     await runner.run({ groups: ['all'], trigger: 'import' })
     return summary
   }
 
   return {
-    config, logger, db, cache, metrics, repository, reads, registry, runner, history, scheduler, instanceId,
+    config, logger, db, cache, metrics, repository, reads, registry, runner, history, runKeys, scheduler, instanceId,
     runs,
     startRun,
     importSchools: async (files = bundledSourceFiles(config.sourceDir)) => afterImport(await importSchools(db, files)),

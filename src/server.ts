@@ -6,9 +6,11 @@ import { generateAdminToken } from './admin/auth.ts'
 import { buildApp } from './app.ts'
 import { loadConfig, type Config } from './config.ts'
 import { ConfigError } from './errors.ts'
-import { createLogger, type Logger } from './logger.ts'
 import { workerMetricsRenderer } from './operations/cluster-metrics.ts'
+import { operatorRoutes } from './admin/operator-routes.ts'
+import { createLogger, redactSecret, type Logger } from './logger.ts'
 import { metricsRoutes } from './operations/metrics.ts'
+import { publishRuntimeFile } from './operations/server-announce.ts'
 import { openRuntime, type Runtime } from './runtime.ts'
 
 export interface ServerOptions {
@@ -42,6 +44,7 @@ export async function buildServer(runtime: Runtime, adminToken: string): Promise
     routes: [
       async (app) => {
         await app.register(adminRoutes, { runtime, token: adminToken })
+        await app.register(operatorRoutes, { runtime, token: adminToken })
       },
       async (app) => {
         await app.register(metricsRoutes, { metrics: runtime.metrics, token: runtime.config.metricsToken, beforeScrape: async () => runtime.metrics.cacheFigures(await runtime.cache.stats()), render: workerMetricsRenderer(runtime.metrics.registry) })
@@ -55,12 +58,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const schedule = options.schedule ?? true
   const runtime = await openRuntime({ config, logger, schedule, ...(options.instanceId ? { instanceId: options.instanceId } : {}), ...(options.defaultMetrics === undefined ? {} : { defaultMetrics: options.defaultMetrics }) })
   const adminToken = config.adminToken ?? generateAdminToken()
-  if (!config.adminToken) {
-    // Printed once so a newcomer can call the admin API; set ADMIN_TOKEN to choose your own.
-    logger.warn({ adminToken }, `ADMIN_TOKEN is not set; generated admin token for this run: ${adminToken}`)
-  }
+  redactSecret(adminToken)
   const app = await buildServer(runtime, adminToken)
   const address = await app.listen({ host: config.host, port: config.port })
+  // The runtime file (URL + token, owner-only) lets the CLI reach this server; a generated token
+  // is shown there and on the terminal, never in the log.
+  const announced = publishRuntimeFile({ config, logger, address, adminToken, publish: schedule && config.workerSlot === 0 })
   logger.info({ address, database: runtime.db.kind, cache: config.redisUrl ? 'memory+redis' : 'memory', scheduler: schedule ? config.scheduler : 'off (not in this process)' }, `school API listening on ${address} (docs at ${address}/docs)`)
 
   if (schedule && runtime.scheduler) await runtime.scheduler.start()
@@ -72,6 +75,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const close = (): Promise<void> => {
     closing ??= (async () => {
       logger.info('shutting down: no new connections, finishing requests in flight')
+      announced.remove()
       await app.close()
       await runtime.close()
       logger.info('shut down cleanly')

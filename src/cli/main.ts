@@ -6,6 +6,7 @@ import { isAppError } from '../errors.ts'
 import { createLogger } from '../logger.ts'
 import { importCommand } from './import-command.ts'
 import { consoleOutput } from './output.ts'
+import { runsCommand } from './runs-command.ts'
 import { schedulerStatusCommand } from './scheduler-command.ts'
 import { serveCommand } from './serve-command.ts'
 import { WARM_GROUP_FLAGS, warmupCommand } from './warmup-command.ts'
@@ -24,7 +25,14 @@ Commands:
   clear-and-warmup [--verbose] [--json]
                                    Expire every cached value (still served until replaced), warm all
   scheduler status [--json]        Jobs, next runs, last runs, cache figures
+  runs [--page N] [--page-size N] [--json]
+                                   The warmup run history, newest first
   help                             This text
+
+Where the commands run: when a server of this deployment runs, every command but serve is sent
+to it (admin API): found through the runtime file it writes beside its data (RUNTIME_FILE), or
+given with --url URL / SCHOOLS_URL and ADMIN_TOKEN. With no server running the CLI works on the
+database directly; on the embedded database (no REDIS_URL) a warmup then has nothing to warm.
 
 Configuration comes from the environment (see .env.example).`
 
@@ -35,8 +43,10 @@ export async function main(argv: string[]): Promise<number> {
     return command ? 0 : 2
   }
   const config = loadConfig()
-  // CLI logs go to the log file and, at warn and above, to stderr; stdout is for results.
-  const logger = createLogger({ ...config, logLevel: command === 'serve' ? config.logLevel : 'warn' })
+  // A command's log lines (warmup started/finished, imports) go to the log file like the
+  // server's; on the terminal only warnings, on stderr: stdout is for results.
+  const logger = command === 'serve' ? createLogger(config) : createLogger(config, { console: 'stderr', consoleLevel: 'warn' })
+  const url = { url: { type: 'string' } } as const
   switch (command) {
     case 'serve': {
       const { values } = parseArgs({ args: rest, options: { workers: { type: 'string' } }, strict: true })
@@ -45,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'import':
     case 'import-banding':
     case 'import-windows': {
-      const { values } = parseArgs({ args: rest, options: { file: { type: 'string' }, nets: { type: 'string' }, profiles: { type: 'string' }, json: { type: 'boolean' } }, strict: true })
+      const { values } = parseArgs({ args: rest, options: { file: { type: 'string' }, nets: { type: 'string' }, profiles: { type: 'string' }, json: { type: 'boolean' }, ...url }, strict: true })
       return importCommand(command, config, logger, values, consoleOutput)
     }
     case 'warmup':
@@ -54,19 +64,23 @@ export async function main(argv: string[]): Promise<number> {
         args: rest,
         options: {
           ...Object.fromEntries(WARM_GROUP_FLAGS.map((group) => [group, { type: 'boolean' as const }])),
-          all: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, json: { type: 'boolean' },
+          all: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, json: { type: 'boolean' }, ...url,
         },
         strict: true,
       })
       return warmupCommand(command === 'clear-and-warmup', config, logger, values, consoleOutput)
     }
     case 'scheduler': {
-      const { values, positionals } = parseArgs({ args: rest, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true })
+      const { values, positionals } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, ...url }, allowPositionals: true, strict: true })
       if (positionals[0] !== 'status') {
         consoleOutput.error('Usage: schools scheduler status [--json]')
         return 2
       }
       return schedulerStatusCommand(config, logger, values, consoleOutput)
+    }
+    case 'runs': {
+      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, page: { type: 'string' }, 'page-size': { type: 'string' }, ...url }, strict: true })
+      return runsCommand(config, logger, values, consoleOutput)
     }
     default:
       consoleOutput.error(`Unknown command '${command}'.\n\n${HELP}`)

@@ -1,4 +1,6 @@
 import { PGlite } from '@electric-sql/pglite'
+import { DatabaseUnopenableError } from '../errors.ts'
+import { lockDirectory, type DirectoryLock } from './directory-lock.ts'
 import { countedQuery, QueryCounter, type Database, type Queryable } from './database.ts'
 
 /** Embedded PostgreSQL for a bare machine: data kept in a directory, or in memory ('memory://'). */
@@ -7,17 +9,38 @@ export class PgliteDatabase implements Database {
   readonly counter = new QueryCounter()
   readonly #db: PGlite
   readonly #schema: string
+  readonly #lock: DirectoryLock | undefined
 
-  private constructor(db: PGlite, schema: string) {
+  private constructor(db: PGlite, schema: string, lock: DirectoryLock | undefined) {
     this.#db = db
     this.#schema = schema
+    this.#lock = lock
   }
 
+  /**
+   * Opens a directory only under its lock (see directory-lock.ts): a second process gets
+   * DatabaseLockedError. A directory PGlite cannot open gets DatabaseUnopenableError instead of
+   * its WASM abort; nothing in it is touched.
+   */
   static async open(dataDir: string, schema = 'public'): Promise<PgliteDatabase> {
-    const db = await PGlite.create(dataDir === 'memory://' ? undefined : dataDir)
-    if (schema !== 'public') await db.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}`)
-    await db.exec(`SET search_path TO ${schema}, public`)
-    return new PgliteDatabase(db, schema)
+    const inMemory = dataDir === 'memory://'
+    const lock = inMemory ? undefined : lockDirectory(dataDir)
+    let db: PGlite
+    try {
+      db = await PGlite.create(inMemory ? undefined : dataDir)
+    } catch (error) {
+      lock?.release()
+      throw inMemory ? error : new DatabaseUnopenableError(dataDir, error)
+    }
+    try {
+      if (schema !== 'public') await db.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}`)
+      await db.exec(`SET search_path TO ${schema}, public`)
+    } catch (error) {
+      await db.close().catch(() => {})
+      lock?.release()
+      throw error
+    }
+    return new PgliteDatabase(db, schema, lock)
   }
 
   get schema(): string {
@@ -47,6 +70,10 @@ export class PgliteDatabase implements Database {
   }
 
   async close(): Promise<void> {
-    await this.#db.close()
+    try {
+      await this.#db.close()
+    } finally {
+      this.#lock?.release()
+    }
   }
 }

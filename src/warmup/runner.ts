@@ -4,6 +4,7 @@
 // 08:00 job, an admin click and a CLI call never warm the same keys twice in parallel.
 import { AppError, InvalidParameterError } from '../errors.ts'
 import type { WarmupHistory } from './history.ts'
+import type { WarmupKeyResult, WarmupRunKeys } from './run-keys.ts'
 import { planKeys, warmKeys, type KeyResult } from './key-pool.ts'
 import { errorMessage, type WarmupLogger } from './logger.ts'
 import { assertRunId, newRunId } from './run-tracker.ts'
@@ -23,6 +24,8 @@ export interface WarmupRunnerOptions {
   keyTimeoutMs?: number
   maxRecordedErrors?: number
   slowestKept?: number
+  /** Where every key's result is kept (for `warmup --verbose` in another process); written before the run's final row. */
+  keyLog?: Pick<WarmupRunKeys, 'record'>
   /** Called once per finished run, e.g. metrics.warmupRun(summary). */
   onRunFinished?: (summary: WarmupSummary) => void
   /** Expires every cached value (old values stay servable); the first step of a run started with clearFirst. */
@@ -82,6 +85,7 @@ class ActiveRun implements RunningWarmup {
   readonly counts: WarmupProgress = { keys: 0, completed: 0, warmed: 0, failed: 0 }
   readonly errors: WarmupKeyError[] = []
   readonly timings: WarmupKeyTiming[] = []
+  readonly keyResults: WarmupKeyResult[] = []
   aborted = false
   clearFirst = false
   done!: Promise<WarmupSummary>
@@ -234,6 +238,11 @@ export class WarmupRunner {
     }
 
     try {
+      await this.#options.keyLog?.record(run.runId, run.keyResults)
+    } catch (error) {
+      logger.warn({ runId: run.runId, err: error }, `warmup history: could not record the keys of run ${run.runId}: ${errorMessage(error)}`)
+    }
+    try {
       await history?.recordFinish(summary)
     } catch (error) {
       logger.warn({ runId: run.runId, err: error }, `warmup history: could not record the end of run ${run.runId}: ${errorMessage(error)}`)
@@ -272,6 +281,7 @@ export class WarmupRunner {
       const key = `${failure.target} (keys)`
       logger.warn({ runId: run.runId, target: failure.target, error: failure.message }, `warmup target ${failure.target}: ${failure.message}`)
       this.#recordError(run, { key, message: failure.message, durationMs: Math.round(failure.durationMs) })
+      run.keyResults.push({ key, group: targets.find((target) => target.name === failure.target)?.group ?? '', ok: false, durationMs: Math.round(failure.durationMs), error: failure.message })
       run.counts.failed += 1
       run.counts.completed += 1
     }
@@ -296,6 +306,7 @@ export class WarmupRunner {
     const durationMs = Math.round(result.durationMs * 10) / 10
     run.counts.completed += 1
     run.timings.push({ key: result.planned.key, durationMs })
+    run.keyResults.push({ key: result.planned.key, group: result.planned.group, ok: result.ok, durationMs, ...(result.error !== undefined ? { error: result.error } : {}) })
     if (result.ok) {
       run.counts.warmed += 1
       this.#options.logger.debug({ runId: run.runId, key: result.planned.key, durationMs }, 'warmup key warmed')

@@ -31,10 +31,10 @@ describe('schools CLI: usage', () => {
     assert.match(noFile.stderr, /--file is required/)
   })
 
-  test('warmup against a database that is not there fails with one line, within its timeout', async () => {
+  test('scheduler status against a database that is not there fails with one line, within its timeout', async () => {
     const closedPort = await sparePort()
     const started = Date.now()
-    const result = await runCli(['warmup', '--json'], { DATABASE_URL: `postgres://postgres@127.0.0.1:${closedPort}/nothing`, DATABASE_TIMEOUT_MS: '500', SCHEDULER: 'local' }, 60_000)
+    const result = await runCli(['scheduler', 'status', '--json'], { DATABASE_URL: `postgres://postgres@127.0.0.1:${closedPort}/nothing`, DATABASE_TIMEOUT_MS: '500', SCHEDULER: 'local' }, 60_000)
     assert.notEqual(result.code, 0, describeResult(result))
     assert.match(result.stderr, /^schools: .*database/im, describeResult(result))
     assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace')
