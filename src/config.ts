@@ -307,6 +307,10 @@ export function loadConfig(env: Env = process.env): Config {
     loadQueue: integer(env, 'LOAD_QUEUE', 100, 0, 100_000),
     loadQueueWaitMs: integer(env, 'LOAD_QUEUE_WAIT_MS', 2000, 0, 600_000),
     metricsToken: token(env, 'METRICS_TOKEN'),
+    // --- Operations (issue 9, H1) ---
+    runtimeFile: env.RUNTIME_FILE || defaultRuntimeFile(env),
+    serverUrl: url(env, 'SCHOOLS_URL', ['http:', 'https:']),
+    logFormat: oneOf(env, 'LOG_FORMAT', ['json', 'pretty'] as const, 'json'),
   }
 }
 
@@ -316,11 +320,6 @@ function token(env: Env, name: string): string | undefined {
   const value = env[name] || undefined
   if (value !== undefined && value.length < 16) throw new ConfigError(name, 'must be at least 16 characters')
   return value
-    // --- Operations (issue 9, H1) ---
-    runtimeFile: env.RUNTIME_FILE || defaultRuntimeFile(env),
-    serverUrl: url(env, 'SCHOOLS_URL', ['http:', 'https:']),
-    logFormat: oneOf(env, 'LOG_FORMAT', ['json', 'pretty'] as const, 'json'),
-  }
 }
 
 /** One runtime file per deployment, so a CLI configured for one deployment never finds another's server. */

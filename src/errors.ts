@@ -159,6 +159,9 @@ export class MetricsUnavailableError extends AppError {
   readonly statusCode = 503
   constructor(reason: string) {
     super(`The deployment's metrics could not be collected: ${reason}`)
+  }
+}
+
 // --- Operations (embedded database lock, CLI reaching the server) ---
 
 /** Another live process holds the embedded database directory; two writers would corrupt it. */

@@ -13,7 +13,7 @@ import type { AdminClient } from './admin-client.ts'
 
 /** One flag per warm group (--primary, --details...), plus --all, --verbose and --json. */
 export interface WarmupFlags {
-  [group: string]: boolean | undefined
+  [group: string]: boolean | string | undefined
   all?: boolean
   verbose?: boolean
   json?: boolean
@@ -30,7 +30,7 @@ const FOLLOW_TIMEOUT_MS = 60 * 60_000
 
 /** `schools warmup` / `schools clear-and-warmup`. Exit code 1 when any key failed. */
 export async function warmupCommand(clearFirst: boolean, config: Config, logger: Logger, flags: WarmupFlags, out: Output): Promise<number> {
-  const groups = clearFirst ? ['all'] : WARM_GROUP_FLAGS.filter((group) => flags[group])
+  const groups = clearFirst ? ['all'] : WARM_GROUP_FLAGS.filter((group) => flags[group] === true)
   if (flags.all) groups.push('all')
   if (groups.length === 0) groups.push('all')
   const target = await findTarget(config, flags, out)
