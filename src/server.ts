@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { adminRoutes } from './admin/routes.ts'
 import { generateAdminToken } from './admin/auth.ts'
 import { buildApp } from './app.ts'
+import { dashboardRoutes } from './dashboard/routes.ts'
 import { loadConfig, type Config } from './config.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { metricsRoutes } from './operations/metrics.ts'
@@ -40,6 +41,9 @@ export async function buildServer(runtime: Runtime, adminToken: string): Promise
     routes: [
       async (app) => {
         await app.register(adminRoutes, { runtime, token: adminToken })
+      },
+      async (app) => {
+        await app.register(dashboardRoutes)
       },
       async (app) => {
         await app.register(metricsRoutes, { metrics: runtime.metrics, beforeScrape: async () => runtime.metrics.cacheKeys((await runtime.cache.stats()).keys) })

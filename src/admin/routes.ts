@@ -4,6 +4,8 @@ import type { FastifyInstance } from 'fastify'
 import { NotFoundError } from '../errors.ts'
 import type { Runtime } from '../runtime.ts'
 import { adminGuard } from './auth.ts'
+import { dashboardApiRoutes } from './dashboard-routes.ts'
+import { runsRoutes } from './runs-routes.ts'
 import { requestWarmup } from './warmup-requests.ts'
 
 const WARMUP_TYPES = ['all', 'primary', 'secondary', 'stats', 'filters', 'details'] as const
@@ -37,6 +39,9 @@ async function section<T>(read: () => Promise<T>): Promise<T | { unavailable: st
 export async function adminRoutes(app: FastifyInstance, options: { runtime: Runtime; token: string }): Promise<void> {
   const { runtime } = options
   app.addHook('onRequest', adminGuard({ token: options.token }))
+  // Their own files; registered here so the guard above applies to them too.
+  await app.register(runsRoutes, { runtime })
+  await app.register(dashboardApiRoutes, { runtime })
 
   app.get('/api/scheduler/status', {
     schema: { ...secured, summary: 'Scheduler, jobs, current and last runs, cache figures', querystring: { type: 'object', additionalProperties: false, properties: {} }, response: { 200: { type: 'object', additionalProperties: true }, ...common } },
