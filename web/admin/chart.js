@@ -7,6 +7,8 @@ import { formatNumber, formatPercent } from './format.js'
 import { t } from './i18n.js'
 
 const SEEN_WINDOW_MS = 2 * 60_000
+const HOUR_MINUTE = new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Hong_Kong', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+const hourMinute = (seconds) => HOUR_MINUTE.format(new Date(seconds * 1000))
 const COLOURS = { hit: '#1a7f37', stale: '#bf8700', miss: '#cf222e' }
 
 export class CacheChart {
@@ -57,15 +59,15 @@ export class CacheChart {
     this.#plot = new uPlot({
       width,
       height: 220,
-      // Hong Kong time on the axis, whatever the browser's zone.
+      // Hong Kong time on the axis and in the legend, whatever the browser's zone.
       tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), 'Asia/Hong_Kong'),
       scales: { y: { range: [0, 100] } },
-      axes: [{}, { values: (_plot, ticks) => ticks.map((tick) => `${tick}%`) }],
+      axes: [{ values: (_plot, ticks) => ticks.map(hourMinute) }, { values: (_plot, ticks) => ticks.map((tick) => `${tick}%`) }],
       series: [
         {},
-        { label: t('cache.hit'), stroke: COLOURS.hit, width: 2, spanGaps: false },
-        { label: t('cache.stale'), stroke: COLOURS.stale, width: 2 },
-        { label: t('cache.miss'), stroke: COLOURS.miss, width: 2 },
+        { label: t('cache.hit'), stroke: COLOURS.hit, width: 2, points: { show: true, size: 6 } },
+        { label: t('cache.stale'), stroke: COLOURS.stale, width: 2, points: { show: true, size: 6 } },
+        { label: t('cache.miss'), stroke: COLOURS.miss, width: 2, points: { show: true, size: 6 } },
       ],
     }, data, this.#container)
     this.#width = width
