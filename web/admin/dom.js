@@ -1,4 +1,4 @@
-// Small DOM helpers: elements are built with textContent only (never innerHTML), so nothing
+// Small DOM helpers: elements are built with textContent only (never parsed as markup), so nothing
 // the server sends can become markup, and no inline style is ever set from here.
 export function $(selector) {
   const element = document.querySelector(selector)
