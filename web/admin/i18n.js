@@ -91,6 +91,18 @@ const LABELS = {
     'status.failed': 'failed',
     'status.interrupted': 'interrupted',
     'status.running': 'running',
+    'fig.backend': 'backend',
+    'fig.l1': 'local tier (L1)',
+    'fig.hits': 'hits since start',
+    'fig.misses': 'misses since start',
+    'fig.stale': 'stale since start',
+    'fig.hitRate': 'answered from cache since start',
+    'fig.keys': 'keys',
+    'fig.l1Keys': 'keys in L1',
+    'fig.localOnlyKeys': 'local-only keys',
+    'fig.redisKeys': 'keys in Redis',
+    'fig.memoryBytes': 'bytes in memory',
+    'fig.redisReachable': 'Redis reachable',
     'yes': 'yes',
     'no': 'no',
     'never': '—',
@@ -185,6 +197,18 @@ const LABELS = {
     'status.failed': '失敗',
     'status.interrupted': '中斷',
     'status.running': '執行中',
+    'fig.backend': '後端',
+    'fig.l1': '本機層（L1）',
+    'fig.hits': '啟動以來命中',
+    'fig.misses': '啟動以來未命中',
+    'fig.stale': '啟動以來過期',
+    'fig.hitRate': '啟動以來由快取回應',
+    'fig.keys': '鍵數',
+    'fig.l1Keys': 'L1 鍵數',
+    'fig.localOnlyKeys': '僅本機鍵數',
+    'fig.redisKeys': 'Redis 鍵數',
+    'fig.memoryBytes': '記憶體位元組',
+    'fig.redisReachable': 'Redis 可連線',
     'yes': '是',
     'no': '否',
     'never': '—',
@@ -199,6 +223,11 @@ export function currentLanguage() {
 }
 
 /** The label for `key` in the current language, with {name} placeholders filled from `values`. */
+/** Whether `key` has a label (figures the server adds later are shown by their field name). */
+export function hasLabel(key) {
+  return key in LABELS.en
+}
+
 export function t(key, values = {}) {
   const text = LABELS[language][key] ?? LABELS.en[key] ?? key
   return text.replace(/\{(\w+)\}/g, (_match, name) => (name in values ? String(values[name]) : `{${name}}`))

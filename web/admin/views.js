@@ -2,7 +2,7 @@
 // polling loop in app.js calls them again on every refresh and on a language switch.
 import { $, facts, h, replaceChildren } from './dom.js'
 import { describeCron, formatBytes, formatDateTime, formatDuration, formatNumber, formatPercent } from './format.js'
-import { t } from './i18n.js'
+import { hasLabel, t } from './i18n.js'
 
 const unavailable = (part) => part && typeof part === 'object' && 'unavailable' in part
 
@@ -113,8 +113,9 @@ const FIGURE_FORMATS = { memoryBytes: formatBytes, bytes: formatBytes, hitRate: 
 function figurePairs(object, prefix = '') {
   return Object.entries(object).flatMap(([name, value]) => {
     if (value && typeof value === 'object' && !Array.isArray(value)) return figurePairs(value, `${prefix}${name}.`)
-    const format = FIGURE_FORMATS[name] ?? (/bytes$/i.test(name) ? formatBytes : typeof value === 'number' ? formatNumber : String)
-    return [[`${prefix}${name}`, format(value)]]
+    const format = FIGURE_FORMATS[name] ?? (/bytes$/i.test(name) ? formatBytes : typeof value === 'number' ? formatNumber : typeof value === 'boolean' ? (flag) => t(flag ? 'yes' : 'no') : String)
+    const label = !prefix && hasLabel(`fig.${name}`) ? t(`fig.${name}`) : `${prefix}${name}`
+    return [[label, format(value)]]
   })
 }
 
