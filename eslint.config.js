@@ -21,4 +21,11 @@ export default tseslint.config(
   },
   { files: ['src/config.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**'], rules: { 'no-restricted-properties': 'off' } },
   { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } } },
+  // The dashboard page (web/admin/) runs in the browser.
+  {
+    files: ['web/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(['document', 'window', 'sessionStorage', 'localStorage', 'fetch', 'setTimeout', 'clearTimeout', 'Intl', 'Node', 'ResizeObserver', 'console', 'URL'].map((name) => [name, 'readonly'])),
+    },
+  },
 )

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { adminRoutes } from './admin/routes.ts'
 import { generateAdminToken } from './admin/auth.ts'
 import { buildApp } from './app.ts'
+import { dashboardRoutes } from './dashboard/routes.ts'
 import { loadConfig, type Config } from './config.ts'
 import { ConfigError } from './errors.ts'
 import { workerMetricsRenderer } from './operations/cluster-metrics.ts'
@@ -48,6 +49,7 @@ export async function buildServer(runtime: Runtime, adminToken: string): Promise
       },
       async (app) => {
         await app.register(metricsRoutes, { metrics: runtime.metrics, token: runtime.config.metricsToken, beforeScrape: async () => runtime.metrics.cacheFigures(await runtime.cache.stats()), render: workerMetricsRenderer(runtime.metrics.registry) })
+        await app.register(dashboardRoutes)
       },
     ],
   })

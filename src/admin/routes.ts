@@ -7,6 +7,8 @@ import { RUN_ID_PATTERN } from '../warmup/run-tracker.ts'
 import { ALL_GROUPS } from '../warmup/targets.ts'
 import { adminGuard } from './auth.ts'
 import { requireJsonBody, useStrictValidation } from './strict-body.ts'
+import { dashboardApiRoutes } from './dashboard-routes.ts'
+import { runsRoutes } from './runs-routes.ts'
 import { requestWarmup } from './warmup-requests.ts'
 
 const errorResponse = { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' }, parameter: { type: 'string' } } }
@@ -42,6 +44,9 @@ export async function adminRoutes(app: FastifyInstance, options: { runtime: Runt
   useStrictValidation(app)
   // The warm groups the registry defines, plus 'all': no list of names kept here.
   const warmupTypes = [ALL_GROUPS, ...runtime.registry.groups().map((group) => group.name)]
+  // Their own files; registered here so the guard above applies to them too.
+  await app.register(runsRoutes, { runtime })
+  await app.register(dashboardApiRoutes, { runtime })
 
   app.get('/api/scheduler/status', {
     schema: { ...secured, summary: 'Scheduler, jobs, current and last runs, cache figures', querystring: { type: 'object', additionalProperties: false, properties: {} }, response: { 200: { type: 'object', additionalProperties: true }, ...common } },

@@ -103,6 +103,17 @@ export class WarmupHistory {
     return rows.map(toRecord)
   }
 
+  /** Newest first, `limit` runs after skipping `offset` (the admin API's pages of runs). */
+  async page(offset: number, limit: number): Promise<WarmupRunRecord[]> {
+    const rows = await this.db.query<WarmupRunRow>(`SELECT ${COLUMNS} FROM warmup_runs ORDER BY started_at DESC, id DESC LIMIT $1 OFFSET $2`, [Math.max(1, Math.trunc(limit)), Math.max(0, Math.trunc(offset))])
+    return rows.map(toRecord)
+  }
+
+  async count(): Promise<number> {
+    const [row] = await this.db.query<{ count: number }>('SELECT count(*)::int AS count FROM warmup_runs')
+    return row?.count ?? 0
+  }
+
   async lastByTrigger(trigger: string): Promise<WarmupRunRecord | undefined> {
     const rows = await this.db.query<WarmupRunRow>(`SELECT ${COLUMNS} FROM warmup_runs WHERE trigger = $1 ORDER BY started_at DESC, id DESC LIMIT 1`, [trigger])
     return rows[0] && toRecord(rows[0])

@@ -115,6 +115,8 @@ export class WarmupRunner {
   /** The one run queued behind the current one, for requests the current one does not cover. */
   #followUp: ActiveRun | undefined
   #closed = false
+  /** Told about every run of this runner (the dashboard's per-group progress). */
+  readonly #everyRun = new Set<WarmupListener>()
 
   constructor(options: WarmupRunnerOptions) {
     this.#options = { concurrency: 4, keyTimeoutMs: 60_000, maxRecordedErrors: 100, slowestKept: 10, ...options }
@@ -123,6 +125,12 @@ export class WarmupRunner {
 
   get instanceId(): string {
     return this.#options.instanceId
+  }
+
+  /** Adds a listener to every run from now on, whoever started it; returns the unsubscribe. */
+  listenAll(listener: WarmupListener): () => void {
+    this.#everyRun.add(listener)
+    return () => this.#everyRun.delete(listener)
   }
 
   /** The run going on now, if any. */
@@ -334,7 +342,7 @@ export class WarmupRunner {
   }
 
   #notify(run: ActiveRun, call: (listener: WarmupListener) => void): void {
-    for (const listener of run.listeners) {
+    for (const listener of [...run.listeners, ...this.#everyRun]) {
       try {
         call(listener)
       } catch (error) {
