@@ -84,6 +84,25 @@ export interface Config {
   sourceDir: string
   /** Import the bundled data when the database is empty at start. */
   autoImport: boolean
+
+  // Request statistics and the learned warm set (src/traffic, src/schools/learned-targets.ts)
+  /** Count successful reads per canonical key (off: no statistics, no learning, no coverage figures). */
+  requestStats: boolean
+  /** Keys each instance counts between flushes (Space-Saving counters; memory is fixed by it). */
+  requestStatsSketchSize: number
+  /** Key rows kept per hour in the database (the most requested). */
+  requestStatsKeysPerHour: number
+  requestStatsRetentionDays: number
+  requestStatsFlushSeconds: number
+  /** A search is stored only once seen this many times within the window. */
+  searchStatsThreshold: number
+  searchStatsWindowMinutes: number
+  /** Warm the learned keys (the `learned` group); false keeps counting for coverage only. */
+  warmLearned: boolean
+  /** Share of the window's requests the warm set should cover with the learned keys. */
+  warmLearnedCoverage: number
+  warmLearnedMaxKeys: number
+  warmLearnedDays: number
 }
 
 type Env = Record<string, string | undefined>
@@ -222,5 +241,27 @@ export function loadConfig(env: Env = process.env): Config {
     instanceId: env.INSTANCE_ID || undefined,
     sourceDir: env.SOURCE_DIR || path.join(PROJECT_ROOT, 'data', 'source'),
     autoImport: boolean(env, 'AUTO_IMPORT', true),
+
+    // Request statistics and the learned warm set
+    requestStats: boolean(env, 'REQUEST_STATS', true),
+    requestStatsSketchSize: integer(env, 'REQUEST_STATS_SKETCH_SIZE', 2000, 10, 1_000_000),
+    requestStatsKeysPerHour: integer(env, 'REQUEST_STATS_KEYS_PER_HOUR', 5000, 10, 1_000_000),
+    requestStatsRetentionDays: integer(env, 'REQUEST_STATS_RETENTION_DAYS', 14, 1, 366),
+    requestStatsFlushSeconds: integer(env, 'REQUEST_STATS_FLUSH_SECONDS', 60, 1, 3600),
+    searchStatsThreshold: integer(env, 'SEARCH_STATS_THRESHOLD', 3, 2, 1_000_000),
+    searchStatsWindowMinutes: integer(env, 'SEARCH_STATS_WINDOW_MINUTES', 60, 1, 10_080),
+    warmLearned: boolean(env, 'WARM_LEARNED', true),
+    warmLearnedCoverage: fraction(env, 'WARM_LEARNED_COVERAGE', 0.995),
+    warmLearnedMaxKeys: integer(env, 'WARM_LEARNED_MAX_KEYS', 2000, 1, 100_000),
+    warmLearnedDays: integer(env, 'WARM_LEARNED_DAYS', 7, 1, 366),
   }
+}
+
+/** A share from 0 to 1 (request statistics). */
+function fraction(env: Env, name: string, fallback: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value < 0 || value > 1) throw new ConfigError(name, `must be a number from 0 to 1, got '${raw}'`)
+  return value
 }

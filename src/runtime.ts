@@ -9,6 +9,7 @@ import type { Logger } from './logger.ts'
 import { Metrics } from './operations/metrics.ts'
 import { importApplicationWindows, importBanding, type OverlayImportSummary } from './schools/import/overlay-import.ts'
 import { bundledSourceFiles, importSchools, type SchoolImportSummary, type SchoolSourceFiles } from './schools/import/schools-import.ts'
+import { openLearning, type Learning } from './schools/learning.ts'
 import { SchoolReads, schoolPolicies } from './schools/reads.ts'
 import { SchoolRepository } from './schools/repository.ts'
 import { loadWarmListConfig, registerSchoolWarmTargets } from './schools/warm-targets.ts'
@@ -51,6 +52,8 @@ export interface Runtime {
   registry: WarmTargetRegistry
   runner: WarmupRunner
   history: WarmupHistory
+  /** Request statistics and the learned warm group (src/schools/learning.ts). */
+  learning: Learning
   /** Built when SCHEDULER is not 'off'; started only by the process that schedules (see server.ts). */
   scheduler: WarmupScheduler | undefined
   instanceId: string
@@ -106,6 +109,8 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     derivedLists: { maxFilters: config.warmListMaxFilters, pages: config.warmListPages },
     onSkipped: (level, name, reason) => logger.info({ schoolLevel: level, target: name, reason }, `warmup skips ${level} query '${name}': ${reason}`),
   })
+  // After the school groups: the learned group sees (and does not repeat) their keys.
+  const learning = openLearning({ config, db, registry, reads, repository, metrics, logger, count: role !== 'cli' })
   const history = new WarmupHistory(db)
   if (role !== 'cli') await history.markInterrupted(instanceId)
   const finishedRuns = new Map<string, WarmupSummary>()
@@ -117,6 +122,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     concurrency: config.warmupConcurrency,
     onRunFinished: (summary) => {
       metrics.warmupRun(summary)
+      void learning.refreshWarmSet()
       finishedRuns.delete(summary.runId)
       finishedRuns.set(summary.runId, summary)
       if (finishedRuns.size > 50) finishedRuns.delete(finishedRuns.keys().next().value!)
@@ -161,7 +167,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   }
 
   return {
-    config, logger, db, cache, metrics, repository, reads, registry, runner, history, scheduler, instanceId,
+    config, logger, db, cache, metrics, repository, reads, registry, runner, history, learning, scheduler, instanceId,
     finishedRun: (runId) => finishedRuns.get(runId),
     followRun: (runId, listener) => {
       followers.set(runId, listener)
@@ -175,6 +181,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     close: async () => {
       await runner.close()
       await scheduler?.close()
+      await learning.close()
       await cache.close()
       await db.close()
     },

@@ -1,6 +1,7 @@
 // `npm start` / `schools serve`: opens the runtime, starts the HTTP server, the scheduler and
 // the boot warmup, and shuts everything down gracefully on SIGTERM/SIGINT.
 import type { FastifyInstance } from 'fastify'
+import { coverageRoutes } from './admin/coverage-routes.ts'
 import { adminRoutes } from './admin/routes.ts'
 import { generateAdminToken } from './admin/auth.ts'
 import { buildApp } from './app.ts'
@@ -30,6 +31,7 @@ export async function buildServer(runtime: Runtime, adminToken: string): Promise
   return buildApp({
     db: runtime.db,
     reads: runtime.reads,
+    recordRead: runtime.learning.recordRead,
     logger: runtime.logger,
     logRequests: runtime.config.logRequests,
     instance: { id: runtime.instanceId, pid: process.pid },
@@ -40,6 +42,9 @@ export async function buildServer(runtime: Runtime, adminToken: string): Promise
     routes: [
       async (app) => {
         await app.register(adminRoutes, { runtime, token: adminToken })
+      },
+      async (app) => {
+        await app.register(coverageRoutes, { runtime, token: adminToken })
       },
       async (app) => {
         await app.register(metricsRoutes, { metrics: runtime.metrics, beforeScrape: async () => runtime.metrics.cacheKeys((await runtime.cache.stats()).keys) })

@@ -6,7 +6,7 @@ import type { Runtime } from '../runtime.ts'
 import { adminGuard } from './auth.ts'
 import { requestWarmup } from './warmup-requests.ts'
 
-const WARMUP_TYPES = ['all', 'primary', 'secondary', 'stats', 'filters', 'details'] as const
+const WARMUP_TYPES = ['all', 'primary', 'secondary', 'stats', 'filters', 'details', 'learned'] as const
 
 const errorResponse = { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' }, parameter: { type: 'string' } } }
 const secured = { tags: ['scheduler'], security: [{ bearer: [] }] }

@@ -5,6 +5,7 @@ import { loadConfig } from '../config.ts'
 import { isAppError } from '../errors.ts'
 import { createLogger } from '../logger.ts'
 import { importCommand } from './import-command.ts'
+import { coverageCommand } from './coverage-command.ts'
 import { consoleOutput } from './output.ts'
 import { schedulerStatusCommand } from './scheduler-command.ts'
 import { serveCommand } from './serve-command.ts'
@@ -19,11 +20,13 @@ Commands:
                                    (defaults: the bundled files), then invalidate and re-warm
   import-banding --file F          Import the operator's secondary banding (CSV or JSON)
   import-windows --file F          Import application windows (CSV: school_no,opens,closes)
-  warmup [--primary] [--secondary] [--stats] [--filters] [--details] [--all] [--verbose] [--json]
+  warmup [--primary] [--secondary] [--stats] [--filters] [--details] [--learned] [--all] [--verbose] [--json]
                                    Warm the cache (no group flag: all but details)
   clear-and-warmup [--verbose] [--json]
                                    Expire every cached value (still served until replaced), warm all
   scheduler status [--json]        Jobs, next runs, last runs, cache figures
+  coverage [--json] [--delete-statistics]
+                                   Warm-set coverage, top missed keys, next learned warmup
   help                             This text
 
 Configuration comes from the environment (see .env.example).`
@@ -54,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
         args: rest,
         options: {
           primary: { type: 'boolean' }, secondary: { type: 'boolean' }, stats: { type: 'boolean' }, filters: { type: 'boolean' },
-          details: { type: 'boolean' }, all: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, json: { type: 'boolean' },
+          details: { type: 'boolean' }, learned: { type: 'boolean' }, all: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' }, json: { type: 'boolean' },
         },
         strict: true,
       })
@@ -68,6 +71,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       return schedulerStatusCommand(config, logger, values, consoleOutput)
     }
+    case 'coverage':
+      return coverageCommand(config, logger, rest, consoleOutput)
     default:
       consoleOutput.error(`Unknown command '${command}'.\n\n${HELP}`)
       return 2

@@ -12,6 +12,7 @@ export interface WarmupFlags {
   stats?: boolean
   filters?: boolean
   details?: boolean
+  learned?: boolean
   all?: boolean
   verbose?: boolean
   json?: boolean
@@ -19,7 +20,7 @@ export interface WarmupFlags {
 
 /** `schools warmup` / `schools clear-and-warmup`. Exit code 1 when any key failed. */
 export async function warmupCommand(clearFirst: boolean, config: Config, logger: Logger, flags: WarmupFlags, out: Output): Promise<number> {
-  const groups = clearFirst ? ['all'] : (['primary', 'secondary', 'stats', 'filters', 'details'] as const).filter((group) => flags[group])
+  const groups = clearFirst ? ['all'] : (['primary', 'secondary', 'stats', 'filters', 'details', 'learned'] as const).filter((group) => flags[group])
   if (flags.all) groups.push('all')
   if (groups.length === 0) groups.push('all')
   // With BullMQ the run is queued like any manual warmup; this process also runs a worker so

@@ -12,6 +12,8 @@ export class Metrics {
   readonly #warmupDuration = new Histogram({ name: 'schools_warmup_duration_seconds', help: 'Warmup run duration', labelNames: ['trigger'] as const, buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [this.registry] })
   readonly #warmupKeys = new Counter({ name: 'schools_warmup_keys_total', help: 'Keys warmed or failed', labelNames: ['outcome'] as const, registers: [this.registry] })
   readonly #cacheKeys = new Gauge({ name: 'schools_cache_keys', help: 'Keys held in the cache (L1 entries)', registers: [this.registry] })
+  readonly #warmCoverage = new Gauge({ name: 'schools_warm_set_coverage_ratio', help: 'Share of successful reads since start whose key was in the warm set', registers: [this.registry] })
+  readonly #learnedKeys = new Gauge({ name: 'schools_learned_keys', help: 'Keys in the learned warm set (last learned warmup)', registers: [this.registry] })
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry })
@@ -36,6 +38,11 @@ export class Metrics {
 
   cacheKeys(count: number): void {
     this.#cacheKeys.set(count)
+  }
+
+  warmSetCoverage(share: number | undefined, learnedKeys: number): void {
+    if (share !== undefined) this.#warmCoverage.set(share)
+    this.#learnedKeys.set(learnedKeys)
   }
 }
 
