@@ -100,7 +100,9 @@ export class LearnedWarmSet {
     const [candidates, classes, alreadyWarm] = await Promise.all([
       this.store.topKeys(hours, maxKeys * CANDIDATE_FACTOR + 100, now),
       this.store.classTotals(hours, now),
-      this.#otherTargetKeys(),
+      // What every warmup of 'all' (the boot warmup) warms anyway; an opt-in group's keys (every
+      // school's detail) are not warm after a restart, so a popular one is still learned.
+      this.#otherTargetKeys(this.registry.resolveGroups()),
     ])
     const total = classes.reduce((sum, row) => sum + row.requests, 0)
     const selection = selectLearned(candidates, total, { coverage, maxKeys, alreadyWarm: (key) => alreadyWarm.has(key), pinned: this.options.control.pin, excluded: this.#excluded })
@@ -126,7 +128,7 @@ export class LearnedWarmSet {
 
   /** The keys every daily warmup keeps warm (other groups' keys and the saved learned set), for "in the warm set". */
   async warmSet(): Promise<Set<string>> {
-    const keys = await this.#otherTargetKeys()
+    const keys = await this.#otherTargetKeys(this.registry.groups().map((group) => group.name))
     if (this.options.settings.enabled) for (const row of await this.store.learned()) if (row.state === 'warm') keys.add(row.key)
     this.#warmSet = keys
     return keys
@@ -136,10 +138,9 @@ export class LearnedWarmSet {
     return this.#warmSet
   }
 
-  async #otherTargetKeys(): Promise<Set<string>> {
-    const groups = this.registry.groups().map((group) => group.name).filter((name) => name !== LEARNED_GROUP)
+  async #otherTargetKeys(groups: readonly string[]): Promise<Set<string>> {
     const keys = new Set<string>()
-    for (const target of this.registry.targetsFor(groups)) for (const warmKey of await target.keys()) keys.add(warmKey.key)
+    for (const target of this.registry.targetsFor(groups.filter((name) => name !== LEARNED_GROUP))) for (const warmKey of await target.keys()) keys.add(warmKey.key)
     return keys
   }
 
