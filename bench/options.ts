@@ -28,12 +28,15 @@ export interface BenchOptions {
   render: string | undefined
   /** Write V8 CPU profiles of the throughput servers (and a summary of each) under bench/results/profiles/. */
   profile: boolean
+  /** 'learned': only the learned-warm-set replay (bench/replay-learned.ts). */
+  replay: 'learned' | undefined
 }
 
 const USAGE = `npm run bench -- [--duration 3] [--rounds 3] [--connections 50] [--warmup 1]
   [--replay-requests 100000] [--replay-concurrency 8] [--zipf 1.0] [--seed 42]
   [--scale 1] [--cold-samples 200] [--database-url URL] [--redis-url URL] [--keep]
-  [--skip-replay] [--skip-throughput] [--profile] [--render bench/results/<date>.json]`
+  [--skip-replay] [--skip-throughput] [--profile] [--render bench/results/<date>.json]
+  [--replay learned]`
 
 function number(raw: string | undefined, name: string, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback
@@ -63,6 +66,7 @@ export function parseBenchOptions(argv: string[], env: Record<string, string | u
       'skip-throughput': { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       render: { type: 'string' },
+      replay: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -90,5 +94,12 @@ export function parseBenchOptions(argv: string[], env: Record<string, string | u
     skipThroughput: values['skip-throughput'],
     profile: values.profile,
     render: values.render,
+    replay: replayMode(values.replay),
   }
+}
+
+function replayMode(raw: string | undefined): 'learned' | undefined {
+  if (raw === undefined) return undefined
+  if (raw !== 'learned') throw new Error(`--replay must be 'learned', got '${raw}'\n${USAGE}`)
+  return raw
 }
