@@ -71,6 +71,7 @@ const CANDIDATE_FACTOR = 4
 export class LearnedWarmSet {
   readonly #excluded: (key: string) => boolean
   #warmSet: ReadonlySet<string> = new Set()
+  #learnedCount = 0
 
   constructor(
     private readonly registry: WarmTargetRegistry,
@@ -134,6 +135,11 @@ export class LearnedWarmSet {
     return keys
   }
 
+  /** Keys of the last learned warmup this process ran, less those it dropped while warming. */
+  get learnedKeyCount(): number {
+    return this.#learnedCount
+  }
+
   get lastWarmSet(): ReadonlySet<string> {
     return this.#warmSet
   }
@@ -145,7 +151,10 @@ export class LearnedWarmSet {
   }
 
   async #keys(): Promise<WarmKey[]> {
+    // Off: nothing learned is warmed, and the saved set and statistics are left as they are.
+    if (!this.options.settings.enabled) return []
     const plan = await this.plan()
+    this.#learnedCount = plan.keys.length
     for (const dropped of plan.dropped) await this.#drop(dropped)
     await this.store.saveLearned(plan.keys, plan.dropped)
     this.options.onPlanned?.(plan)
@@ -171,6 +180,7 @@ export class LearnedWarmSet {
       // What a request would now get as a 4xx (a page past the end, a school gone) is dropped.
       if (!(error instanceof InvalidParameterError || error instanceof NotFoundError)) throw error
       const dropped = { key: row.key, requestClass: row.requestClass, requests: row.requests, reason: error.message }
+      this.#learnedCount -= 1
       await this.#drop(dropped)
       await this.store.markDropped(row.key, error.message)
     }

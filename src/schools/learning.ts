@@ -47,14 +47,11 @@ export interface LearningDependencies {
 export function openLearning(deps: LearningDependencies): Learning {
   const { config, logger, metrics } = deps
   const store = new RequestStatsStore(deps.db, config.requestStatsKeysPerHour)
-  let learnedKeys = 0
   const learned = new LearnedWarmSet(deps.registry, deps.reads, deps.repository, store, {
     settings: { enabled: config.warmLearned && config.requestStats, coverage: config.warmLearnedCoverage, maxKeys: config.warmLearnedMaxKeys, windowDays: config.warmLearnedDays },
     control: deps.control ?? loadLearnedControl(),
     onDropped: (dropped) => logger.info({ key: dropped.key, reason: dropped.reason }, `learned warm key dropped: ${dropped.key}: ${dropped.reason}`),
     onPlanned: (plan) => {
-      learnedKeys = plan.keys.length
-      metrics.warmSetCoverage(stats?.warmShare(), learnedKeys)
       logger.info({ keys: plan.keys.length, dropped: plan.dropped.length, coveredShare: plan.coveredShare }, `learned warm set: ${plan.keys.length} keys, ${plan.dropped.length} dropped`)
     },
   })
@@ -73,6 +70,7 @@ export function openLearning(deps: LearningDependencies): Learning {
 
   let warmSetAt = 0
   const refreshWarmSet = async (): Promise<void> => {
+    metrics.warmSetCoverage(stats?.warmShare(), learned.learnedKeyCount)
     if (!stats) return
     stats.setWarmSet(await learned.warmSet())
     warmSetAt = Date.now()
@@ -86,7 +84,7 @@ export function openLearning(deps: LearningDependencies): Learning {
       logger,
       afterFlush: async () => {
         if (Date.now() - warmSetAt >= WARM_SET_REFRESH_MS) await refreshWarmSet()
-        metrics.warmSetCoverage(stats.warmShare(), learnedKeys)
+        metrics.warmSetCoverage(stats.warmShare(), learned.learnedKeyCount)
       },
     })
     : undefined

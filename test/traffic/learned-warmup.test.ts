@@ -130,6 +130,26 @@ describe(`learned warm set [${preferredBackend}, ${testRedisUrl ? 'redis' : 'mem
     assert.equal(report.learning.droppedKeys, 3)
   })
 
+  test('metrics: the learned-key count and the warm-set coverage gauge', async () => {
+    const metrics = await get(appA(), '/metrics')
+    assert.equal(metrics.status, 200)
+    const warmLearned = (await appA().runtime.learning.store.learned()).filter((row) => row.state === 'warm').length
+    assert.ok(warmLearned > 0)
+    assert.match(metrics.body, new RegExp(`^schools_learned_keys ${warmLearned}$`, 'm'))
+    assert.match(metrics.body, /^schools_warm_set_coverage_ratio (0|1|0\.\d+)$/m)
+  })
+
+  test('WARM_LEARNED=false: the learned group warms nothing, the statistics stay', async () => {
+    const off = await createTestApp({ backend: preferredBackend, redis: Boolean(testRedisUrl), database: appA().database, env: { ...learningEnv, WARM_LEARNED: 'false', REDIS_PREFIX: uniqueName('off') } })
+    try {
+      const summary = await off.runtime.runner.run({ groups: ['learned'], trigger: 'test' })
+      assert.equal(summary.keys, 0)
+      assert.ok((await storedKeys(off)).size > 0)
+    } finally {
+      await closeTestApp(off)
+    }
+  })
+
   test('schools coverage --json prints the same report', { skip: testDatabaseUrl ? false : 'the CLI needs the PostgreSQL database the app uses' }, async () => {
     const result = await runCli(['coverage', '--json'], {
       DATABASE_URL: testDatabaseUrl!, DATABASE_SCHEMA: appA().database.config.databaseSchema, SCHEDULER: 'off', WARM_LIST_MAX_FILTERS: '0', ...learningEnv,
