@@ -64,8 +64,9 @@ export async function coverageReport(learning: Learning, now = Date.now()): Prom
   const currentWarm = new Set(current.filter((row) => row.state === 'warm').map((row) => row.key))
   const planned = new Set(plan.keys.map((row) => row.key))
   const add = plan.keys.filter((row) => !currentWarm.has(row.key)).map(({ key, requestClass, requests }) => ({ key, requestClass, requests }))
+  const notPlanned = learned.settings.enabled ? 'no longer among the keys that reach the coverage target' : 'learning is off (WARM_LEARNED=false or REQUEST_STATS=false)'
   const drop = [
-    ...[...currentWarm].filter((key) => !planned.has(key) && !plan.dropped.some((row) => row.key === key)).map((key) => ({ key, reason: 'no longer among the keys that reach the coverage target' })),
+    ...[...currentWarm].filter((key) => !planned.has(key) && !plan.dropped.some((row) => row.key === key)).map((key) => ({ key, reason: notPlanned })),
     ...plan.dropped.map(({ key, reason }) => ({ key, reason })),
   ]
   const { settings } = learned
