@@ -122,7 +122,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     concurrency: config.warmupConcurrency,
     onRunFinished: (summary) => {
       metrics.warmupRun(summary)
-      void learning.refreshWarmSet()
+      learning.warmupFinished()
       finishedRuns.delete(summary.runId)
       finishedRuns.set(summary.runId, summary)
       if (finishedRuns.size > 50) finishedRuns.delete(finishedRuns.keys().next().value!)

@@ -98,13 +98,13 @@ export class LearnedWarmSet {
     if (!this.options.settings.enabled) return { keys: [], dropped: [], total: 0, coveredShare: 0 }
     const { coverage, maxKeys, windowDays } = this.options.settings
     const hours = windowDays * 24
-    const [candidates, classes, alreadyWarm] = await Promise.all([
-      this.store.topKeys(hours, maxKeys * CANDIDATE_FACTOR + 100, now),
-      this.store.classTotals(hours, now),
-      // What every warmup of 'all' (the boot warmup) warms anyway; an opt-in group's keys (every
-      // school's detail) are not warm after a restart, so a popular one is still learned.
-      this.#otherTargetKeys(this.registry.resolveGroups()),
-    ])
+    // One statement at a time: this runs while the other targets list their keys, on a shared pool.
+    const candidates = await this.store.topKeys(hours, maxKeys * CANDIDATE_FACTOR + 100, now)
+    if (candidates.length === 0 && this.options.control.pin.length === 0) return { keys: [], dropped: [], total: 0, coveredShare: 0 }
+    const classes = await this.store.classTotals(hours, now)
+    // What every warmup of 'all' (the boot warmup) warms anyway; an opt-in group's keys (every
+    // school's detail) are not warm after a restart, so a popular one is still learned.
+    const alreadyWarm = await this.#otherTargetKeys(this.registry.resolveGroups())
     const total = classes.reduce((sum, row) => sum + row.requests, 0)
     const selection = selectLearned(candidates, total, { coverage, maxKeys, alreadyWarm: (key) => alreadyWarm.has(key), pinned: this.options.control.pin, excluded: this.#excluded })
     const filterOptions = new Map<Level, FilterOptions>()

@@ -26,8 +26,10 @@ export interface Learning {
   recordRead: ReadRecorder | undefined
   /** Writes this instance's pending counts now (the coverage report calls it first). */
   flush(): Promise<void>
-  /** Re-reads the warm set (after a warmup this process ran). */
+  /** Re-reads the warm set now (the bench, before measuring). */
   refreshWarmSet(): Promise<void>
+  /** A warmup finished here: the warm set is re-read at the next flush, off the request path. */
+  warmupFinished(): void
   close(): Promise<void>
 }
 
@@ -97,6 +99,10 @@ export function openLearning(deps: LearningDependencies): Learning {
     learned,
     recordRead,
     flush: async () => flusher?.flush(),
+    warmupFinished: () => {
+      warmSetAt = 0
+      metrics.warmSetCoverage(stats?.warmShare(), learned.learnedKeyCount)
+    },
     refreshWarmSet: async () => {
       try {
         await refreshWarmSet()

@@ -10,7 +10,7 @@ import { adminGet, closeTestApp, get, preferredBackend, queriesDuring } from '..
 import { describeResult, runCli } from '../cli/cli-process.ts'
 import type { CoverageReport } from '../../src/schools/coverage.ts'
 
-const learningEnv = { WARM_LEARNED: 'true', SEARCH_STATS_THRESHOLD: '3', WARM_LEARNED_COVERAGE: '1' }
+const learningEnv = { REQUEST_STATS: 'true', WARM_LEARNED: 'true', SEARCH_STATS_THRESHOLD: '3', WARM_LEARNED_COVERAGE: '1' }
 
 async function getTimes(app: TestApp, url: string, times: number): Promise<void> {
   for (let index = 0; index < times; index += 1) {
