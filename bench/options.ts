@@ -32,12 +32,15 @@ export interface BenchOptions {
   skipBurst: boolean
   /** Run only the burst phase (import, burst, clean up). */
   burstOnly: boolean
+  /** 'learned': only the learned-warm-set replay (bench/replay-learned.ts). */
+  replay: 'learned' | undefined
 }
 
 const USAGE = `npm run bench -- [--duration 3] [--rounds 3] [--connections 50] [--warmup 1]
   [--replay-requests 100000] [--replay-concurrency 8] [--zipf 1.0] [--seed 42]
   [--scale 1] [--cold-samples 200] [--database-url URL] [--redis-url URL] [--keep]
-  [--skip-replay] [--skip-throughput] [--skip-burst] [--burst-only] [--profile] [--render bench/results/<date>.json]`
+  [--skip-replay] [--skip-throughput] [--skip-burst] [--burst-only] [--profile] [--render bench/results/<date>.json]
+  [--replay learned]`
 
 function number(raw: string | undefined, name: string, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback
@@ -69,6 +72,7 @@ export function parseBenchOptions(argv: string[], env: Record<string, string | u
       'skip-burst': { type: 'boolean', default: false },
       'burst-only': { type: 'boolean', default: false },
       render: { type: 'string' },
+      replay: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -98,5 +102,12 @@ export function parseBenchOptions(argv: string[], env: Record<string, string | u
     skipBurst: values['skip-burst'],
     burstOnly: values['burst-only'],
     render: values.render,
+    replay: replayMode(values.replay),
   }
+}
+
+function replayMode(raw: string | undefined): 'learned' | undefined {
+  if (raw === undefined) return undefined
+  if (raw !== 'learned') throw new Error(`--replay must be 'learned', got '${raw}'\n${USAGE}`)
+  return raw
 }

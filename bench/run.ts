@@ -15,6 +15,7 @@ import { describeMachine } from './machine.ts'
 import { parseBenchOptions } from './options.ts'
 import { evaluateTargets, renderMarkdown, type BenchResults, type DatasetResults } from './report.ts'
 import { runReplay, type ReplayResult } from './replay.ts'
+import { renderLearnedMarkdown, runLearnedReplay } from './replay-learned.ts'
 import { summariseProfileDirs } from './profile-summary.ts'
 import { generateSyntheticSchools } from './synthetic.ts'
 import { measureThroughput } from './throughput.ts'
@@ -53,6 +54,18 @@ async function main(): Promise<number> {
     const imported = await env.importBundledData(realSchema)
     log(`imported the bundled data into ${realSchema}: ${imported.rows} schools in ${imported.importMs.toFixed(0)} ms`)
     real = { label: 'bundled data', rows: imported.rows }
+    if (options.replay === 'learned') {
+      log('learned warm set replay')
+      const learned = await runLearnedReplay(env, realSchema, log)
+      const markdown = renderLearnedMarkdown(learned, `${started.toISOString()}; ${machine.cpus} x ${machine.cpuModel}, load average ${machine.loadAverageStart.map((v) => v.toFixed(2)).join(' ')} at start, ${os.loadavg().map((v) => v.toFixed(2)).join(' ')} at end`)
+      await mkdir(RESULTS_DIR, { recursive: true })
+      const base = path.join(RESULTS_DIR, `learned-${stamp(started)}`)
+      await writeFile(`${base}.json`, `${JSON.stringify(learned, null, 2)}\n`)
+      await writeFile(`${base}.md`, markdown)
+      log(markdown)
+      log(`results: ${path.relative(process.cwd(), base)}.json, .md`)
+      return 0
+    }
     if (!options.skipBurst) {
       log('warm hits during a burst of distinct cold queries')
       real.burst = await measureBurst(env, realSchema, env.redisPrefix('burst'), log)

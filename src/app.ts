@@ -9,11 +9,13 @@ import { docsPlugin } from './http/docs.ts'
 import { frameworkErrorHandler, registerErrorHandler, schemaErrorFormatter } from './http/error-handler.ts'
 import { healthRoutes, type HealthDependencies } from './operations/health-routes.ts'
 import type { SchoolReads } from './schools/reads.ts'
-import { schoolRoutes } from './schools/routes.ts'
+import { schoolRoutes, type ReadRecorder } from './schools/routes.ts'
 
 export interface AppDependencies {
   db: Database
   reads: SchoolReads
+  /** Counts successful reads for the request statistics (src/traffic); absent when they are off. */
+  recordRead?: ReadRecorder | undefined
   logger: Logger | false
   /** Log every request (LOG_REQUESTS); off by default. */
   logRequests?: boolean
@@ -52,7 +54,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
 
   // 3. Routes
   await app.register(healthRoutes, { db: deps.db, ...(deps.health ? { components: deps.health } : {}), ...(deps.instance ? { instance: deps.instance } : {}) })
-  await app.register(schoolRoutes, { reads: deps.reads })
+  await app.register(schoolRoutes, { reads: deps.reads, ...(deps.recordRead ? { recordRead: deps.recordRead } : {}) })
   for (const routes of deps.routes ?? []) await routes(app)
   return app
 }

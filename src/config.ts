@@ -121,6 +121,24 @@ export interface Config {
   serverUrl: string | undefined
   /** Console log lines: 'json' (one JSON object a line) or 'pretty' (ISO time, level, message). The log file is always JSON. */
   logFormat: 'json' | 'pretty'
+  // Request statistics and the learned warm set (src/traffic, src/schools/learned-targets.ts)
+  /** Count successful reads per canonical key (off: no statistics, no learning, no coverage figures). */
+  requestStats: boolean
+  /** Keys each instance counts between flushes (Space-Saving counters; memory is fixed by it). */
+  requestStatsSketchSize: number
+  /** Key rows kept per hour in the database (the most requested). */
+  requestStatsKeysPerHour: number
+  requestStatsRetentionDays: number
+  requestStatsFlushSeconds: number
+  /** A search is stored only once seen this many times within the window. */
+  searchStatsThreshold: number
+  searchStatsWindowMinutes: number
+  /** Warm the learned keys (the `learned` group); false keeps counting for coverage only. */
+  warmLearned: boolean
+  /** Share of the window's requests the warm set should cover with the learned keys. */
+  warmLearnedCoverage: number
+  warmLearnedMaxKeys: number
+  warmLearnedDays: number
 }
 
 type Env = Record<string, string | undefined>
@@ -311,6 +329,18 @@ export function loadConfig(env: Env = process.env): Config {
     runtimeFile: env.RUNTIME_FILE || defaultRuntimeFile(env),
     serverUrl: url(env, 'SCHOOLS_URL', ['http:', 'https:']),
     logFormat: oneOf(env, 'LOG_FORMAT', ['json', 'pretty'] as const, 'json'),
+    // Request statistics and the learned warm set
+    requestStats: boolean(env, 'REQUEST_STATS', true),
+    requestStatsSketchSize: integer(env, 'REQUEST_STATS_SKETCH_SIZE', 2000, 10, 1_000_000),
+    requestStatsKeysPerHour: integer(env, 'REQUEST_STATS_KEYS_PER_HOUR', 5000, 10, 1_000_000),
+    requestStatsRetentionDays: integer(env, 'REQUEST_STATS_RETENTION_DAYS', 14, 1, 366),
+    requestStatsFlushSeconds: integer(env, 'REQUEST_STATS_FLUSH_SECONDS', 60, 1, 3600),
+    searchStatsThreshold: integer(env, 'SEARCH_STATS_THRESHOLD', 3, 2, 1_000_000),
+    searchStatsWindowMinutes: integer(env, 'SEARCH_STATS_WINDOW_MINUTES', 60, 1, 10_080),
+    warmLearned: boolean(env, 'WARM_LEARNED', true),
+    warmLearnedCoverage: fraction(env, 'WARM_LEARNED_COVERAGE', 0.995),
+    warmLearnedMaxKeys: integer(env, 'WARM_LEARNED_MAX_KEYS', 2000, 1, 100_000),
+    warmLearnedDays: integer(env, 'WARM_LEARNED_DAYS', 7, 1, 366),
   }
 }
 
@@ -328,4 +358,13 @@ function defaultRuntimeFile(env: Env): string {
   if (!env.DATABASE_URL && pgliteDir !== 'memory://') return `${pgliteDir.replace(/[\\/]+$/, '')}.server.json`
   const identity = [env.DATABASE_URL ?? 'memory', env.DATABASE_SCHEMA || 'public', env.REDIS_URL ?? '', env.REDIS_PREFIX || 'schools'].join('|')
   return path.join(PROJECT_ROOT, 'data', 'run', `server-${createHash('sha256').update(identity).digest('hex').slice(0, 12)}.json`)
+}
+
+/** A share from 0 to 1 (request statistics). */
+function fraction(env: Env, name: string, fallback: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value < 0 || value > 1) throw new ConfigError(name, `must be a number from 0 to 1, got '${raw}'`)
+  return value
 }

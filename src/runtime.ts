@@ -9,6 +9,7 @@ import type { Logger } from './logger.ts'
 import { Metrics } from './operations/metrics.ts'
 import { importApplicationWindows, importBanding, type OverlayImportSummary } from './schools/import/overlay-import.ts'
 import { bundledSourceFiles, importSchools, type SchoolImportSummary, type SchoolSourceFiles } from './schools/import/schools-import.ts'
+import { openLearning, type Learning } from './schools/learning.ts'
 import { SchoolReads, schoolPolicies } from './schools/reads.ts'
 import { SchoolRepository } from './schools/repository.ts'
 import { loadWarmListConfig, registerSchoolWarmTargets } from './schools/warm-targets.ts'
@@ -54,6 +55,8 @@ export interface Runtime {
   history: WarmupHistory
   /** Every key of the newest runs, for `warmup --verbose` in another process. */
   runKeys: WarmupRunKeys
+  /** Request statistics and the learned warm group (src/schools/learning.ts). */
+  learning: Learning
   /** Built when SCHEDULER is not 'off'; started only by the process that schedules (see server.ts). */
   scheduler: WarmupScheduler | undefined
   instanceId: string
@@ -109,6 +112,8 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     derivedLists: { maxFilters: config.warmListMaxFilters, pages: config.warmListPages },
     onSkipped: (level, name, reason) => logger.info({ schoolLevel: level, target: name, reason }, `warmup skips ${level} query '${name}': ${reason}`),
   })
+  // After the school groups: the learned group sees (and does not repeat) their keys.
+  const learning = openLearning({ config, db, registry, reads, repository, metrics, logger, count: role !== 'cli' })
   const history = new WarmupHistory(db)
   const runKeys = new WarmupRunKeys(db)
   if (role !== 'cli') await history.markInterrupted(instanceId)
@@ -126,6 +131,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     onRunFinished: (summary) => {
       metrics.warmupRun(summary)
       runs.recordFinished(summary)
+      learning.warmupFinished()
     },
   })
   const startRun: StartRun = (request) => {
@@ -168,7 +174,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   }
 
   return {
-    config, logger, db, cache, metrics, repository, reads, registry, runner, history, runKeys, scheduler, instanceId,
+    config, logger, db, cache, metrics, repository, reads, registry, runner, history, runKeys, learning, scheduler, instanceId,
     runs,
     startRun,
     importSchools: async (files = bundledSourceFiles(config.sourceDir)) => afterImport(await importSchools(db, files)),
@@ -177,6 +183,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     close: async () => {
       await runner.close()
       await scheduler?.close()
+      await learning.close()
       await cache.close()
       await db.close()
     },

@@ -1,6 +1,7 @@
 // `npm start` / `schools serve`: opens the runtime, starts the HTTP server, the scheduler and
 // the boot warmup, and shuts everything down gracefully on SIGTERM/SIGINT.
 import type { FastifyInstance } from 'fastify'
+import { coverageRoutes } from './admin/coverage-routes.ts'
 import { adminRoutes } from './admin/routes.ts'
 import { generateAdminToken } from './admin/auth.ts'
 import { buildApp } from './app.ts'
@@ -35,6 +36,7 @@ export async function buildServer(runtime: Runtime, adminToken: string): Promise
   return buildApp({
     db: runtime.db,
     reads: runtime.reads,
+    recordRead: runtime.learning.recordRead,
     logger: runtime.logger,
     logRequests: runtime.config.logRequests,
     instance: { id: runtime.instanceId, pid: process.pid },
@@ -50,6 +52,7 @@ export async function buildServer(runtime: Runtime, adminToken: string): Promise
       async (app) => {
         await app.register(metricsRoutes, { metrics: runtime.metrics, token: runtime.config.metricsToken, beforeScrape: async () => runtime.metrics.cacheFigures(await runtime.cache.stats()), render: workerMetricsRenderer(runtime.metrics.registry) })
         await app.register(dashboardRoutes)
+        await app.register(coverageRoutes, { runtime, token: adminToken })
       },
     ],
   })

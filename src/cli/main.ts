@@ -5,6 +5,7 @@ import { loadConfig } from '../config.ts'
 import { isAppError } from '../errors.ts'
 import { createLogger } from '../logger.ts'
 import { importCommand } from './import-command.ts'
+import { coverageCommand } from './coverage-command.ts'
 import { consoleOutput } from './output.ts'
 import { runsCommand } from './runs-command.ts'
 import { schedulerStatusCommand } from './scheduler-command.ts'
@@ -20,13 +21,15 @@ Commands:
                                    (defaults: the bundled files), then invalidate and re-warm
   import-banding --file F          Import the operator's secondary banding (CSV or JSON)
   import-windows --file F          Import application windows (CSV: school_no,opens,closes)
-  warmup [--primary] [--secondary] [--stats] [--filters] [--details] [--all] [--verbose] [--json]
+  warmup [--primary] [--secondary] [--stats] [--filters] [--details] [--learned] [--all] [--verbose] [--json]
                                    Warm the cache (no group flag: all but details)
   clear-and-warmup [--verbose] [--json]
                                    Expire every cached value (still served until replaced), warm all
   scheduler status [--json]        Jobs, next runs, last runs, cache figures
   runs [--page N] [--page-size N] [--json]
                                    The warmup run history, newest first
+  coverage [--json] [--delete-statistics]
+                                   Warm-set coverage, top missed keys, next learned warmup
   help                             This text
 
 Where the commands run: when a server of this deployment runs, every command but serve is sent
@@ -82,6 +85,8 @@ export async function main(argv: string[]): Promise<number> {
       const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, page: { type: 'string' }, 'page-size': { type: 'string' }, ...url }, strict: true })
       return runsCommand(config, logger, values, consoleOutput)
     }
+    case 'coverage':
+      return coverageCommand(config, logger, rest, consoleOutput)
     default:
       consoleOutput.error(`Unknown command '${command}'.\n\n${HELP}`)
       return 2

@@ -4,6 +4,7 @@ import { ServerRequestError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import { settingsOf, type ServerSettings } from '../operations/runtime-file.ts'
 import { openRuntime } from '../runtime.ts'
+import { LEARNED_GROUP } from '../schools/learned-targets.ts'
 import { SCHOOL_WARM_GROUPS } from '../schools/warm-targets.ts'
 import { groupTotals, type WarmupKeyResult } from '../warmup/run-keys.ts'
 import type { WarmupKeyProgress, WarmupRunRecord, WarmupSummary } from '../warmup/summary.ts'
@@ -21,7 +22,7 @@ export interface WarmupFlags {
 }
 
 /** The group flags, from the groups the warm targets declare. */
-export const WARM_GROUP_FLAGS = SCHOOL_WARM_GROUPS.map((group) => group.name)
+export const WARM_GROUP_FLAGS = [...SCHOOL_WARM_GROUPS.map((group) => group.name), LEARNED_GROUP]
 
 type RunResult = WarmupSummary | WarmupRunRecord
 

@@ -14,6 +14,8 @@ export class Metrics {
   readonly #warmupDuration = new Histogram({ name: 'schools_warmup_duration_seconds', help: 'Warmup run duration', labelNames: ['trigger'] as const, buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [this.registry] })
   readonly #warmupKeys = new Counter({ name: 'schools_warmup_keys_total', help: 'Keys warmed or failed', labelNames: ['outcome'] as const, registers: [this.registry] })
   readonly #cacheKeys = new Gauge({ name: 'schools_cache_keys', help: 'Keys held in the cache (L1 entries)', registers: [this.registry] })
+  readonly #warmCoverage = new Gauge({ name: 'schools_warm_set_coverage_ratio', help: 'Share of successful reads since start whose key was in the warm set', registers: [this.registry] })
+  readonly #learnedKeys = new Gauge({ name: 'schools_learned_keys', help: 'Keys in the learned warm set (last learned warmup)', registers: [this.registry] })
 
   // Cache figures set at each scrape from cache.stats(), which is constant-time (no SCAN).
   readonly #cacheBytes = new Gauge({ name: 'schools_cache_memory_bytes', help: 'In-process cache size (UTF-16 bytes) by store: l1 (shared keys), local (searches and keys in probation)', labelNames: ['store'] as const, registers: [this.registry] })
@@ -66,6 +68,11 @@ export class Metrics {
       this.#loadsActive.set({ state: 'running' }, stats.loads.active)
       this.#loadsActive.set({ state: 'queued' }, stats.loads.queued)
     }
+  }
+
+  warmSetCoverage(share: number | undefined, learnedKeys: number): void {
+    if (share !== undefined) this.#warmCoverage.set(share)
+    this.#learnedKeys.set(learnedKeys)
   }
 }
 

@@ -109,7 +109,8 @@ export class SchoolReads {
   }
 
   warmList(query: ListQuery): Promise<void> {
-    return this.cache.refresh(this.listKey(query), this.policies.list, () => this.loadList(query)).then(() => undefined)
+    // A search (learned from traffic) is warmed under the search policy it is read with.
+    return this.cache.refresh(this.listKey(query), query.q ? this.policies.search : this.policies.list, () => this.loadList(query)).then(() => undefined)
   }
 
   private async loadList(query: ListQuery): Promise<unknown> {

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify'
 import { LRUCache } from 'lru-cache'
 import { sendCached } from '../http/cached-reply.ts'
+import { REQUEST_CLASS_INDEX } from './learned-keys.ts'
 import { LEVELS, type Level } from './model.ts'
 import type { ListRequest, PreparedList, SchoolReads } from './reads.ts'
 import { emptyQuerySchema, errorSchema, filtersQuerySchema, listQuerySchema, listResponseSchema, schoolNoParams } from './schemas.ts'
@@ -22,8 +23,14 @@ const documented = (description: string, okSchema: object) => ({
 const PREPARED_LISTS = 2000
 const PREPARED_LISTS_SIZE = 2_000_000
 
-export async function schoolRoutes(app: FastifyInstance, options: { reads: SchoolReads }): Promise<void> {
+/** Counts a successful read (src/traffic/request-stats.ts record): key, class index, cache state. */
+export type ReadRecorder = (key: string, classIndex: number, state: 'hit' | 'miss' | 'stale') => void
+
+export async function schoolRoutes(app: FastifyInstance, options: { reads: SchoolReads; recordRead?: ReadRecorder }): Promise<void> {
   const { reads } = options
+  // Only reads that succeed (200 or 304) get here: a rejected request throws before it.
+  const record: ReadRecorder = options.recordRead ?? (() => {})
+  const { lists, searches, details, filters, stats } = REQUEST_CLASS_INDEX
   // Parsing a list request and building its canonical key is work a cache hit would otherwise
   // repeat on every request (`npm run bench` measured it at about a third of an L1 hit's read
   // path). The same URL always validates to the same query, so keeping the result per raw URL
@@ -51,7 +58,9 @@ export async function schoolRoutes(app: FastifyInstance, options: { reads: Schoo
         prepared = reads.prepareList(level, request.query)
         preparedLists.set(request.url, prepared)
       }
-      return sendCached(request, reply, await reads.list(prepared.query, prepared.key))
+      const cached = await reads.list(prepared.query, prepared.key)
+      record(prepared.key, prepared.query.q ? searches : lists, cached.state)
+      return sendCached(request, reply, cached)
     })
   }
 
@@ -62,7 +71,11 @@ export async function schoolRoutes(app: FastifyInstance, options: { reads: Schoo
       querystring: filtersQuerySchema,
       response: documented('Filter options', { type: 'object', additionalProperties: true }),
     },
-  }, async (request, reply) => sendCached(request, reply, await reads.filterOptions(request.query.level)))
+  }, async (request, reply) => {
+    const cached = await reads.filterOptions(request.query.level)
+    record(reads.filterOptionsKey(request.query.level), filters, cached.state)
+    return sendCached(request, reply, cached)
+  })
 
   app.get('/api/schools/stats', {
     schema: {
@@ -71,7 +84,11 @@ export async function schoolRoutes(app: FastifyInstance, options: { reads: Schoo
       querystring: emptyQuerySchema,
       response: documented('Statistics', { type: 'object', additionalProperties: true }),
     },
-  }, async (request, reply) => sendCached(request, reply, await reads.stats()))
+  }, async (request, reply) => {
+    const cached = await reads.stats()
+    record(reads.statsKey, stats, cached.state)
+    return sendCached(request, reply, cached)
+  })
 
   app.get<{ Params: { schoolNo: string } }>('/api/schools/:schoolNo', {
     schema: {
@@ -81,5 +98,9 @@ export async function schoolRoutes(app: FastifyInstance, options: { reads: Schoo
       querystring: emptyQuerySchema,
       response: { ...documented('The school, with its profile and school net', { type: 'object', additionalProperties: true }), 404: { description: 'No such school', ...errorSchema } },
     },
-  }, async (request, reply) => sendCached(request, reply, await reads.detail(request.params.schoolNo)))
+  }, async (request, reply) => {
+    const cached = await reads.detail(request.params.schoolNo)
+    record(reads.detailKey(request.params.schoolNo), details, cached.state)
+    return sendCached(request, reply, cached)
+  })
 }

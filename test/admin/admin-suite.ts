@@ -166,7 +166,7 @@ export function adminApiSuite(setup: { scheduler: 'local' | 'bullmq'; redis: boo
       assert.equal(status.currentRun, null)
       assert.ok(status.recentRuns.length >= 4, 'the runs of the tests above')
       assert.ok(status.recentRuns.every((run) => run.status !== 'running'))
-      assert.deepEqual(status.groups.map((group) => [group.name, group.optIn]), [['primary', false], ['secondary', false], ['filters', false], ['stats', false], ['details', true]])
+      assert.deepEqual(status.groups.map((group) => [group.name, group.optIn]), [['primary', false], ['secondary', false], ['filters', false], ['stats', false], ['details', true], ['learned', false]])
       assert.ok(status.cache.hits > 0)
       assert.equal(typeof status.cache.misses, 'number')
       assert.ok(status.cache.hitRate > 0 && status.cache.hitRate <= 1)

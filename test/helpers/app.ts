@@ -36,6 +36,10 @@ export function testConfig(database: TestDatabase, options: { redis?: boolean; e
     // Only config/warm-targets.json's lists, so the warm groups stay small and countable; the
     // lists derived from the data are tested in test/schools/warm-targets.test.ts.
     WARM_LIST_MAX_FILTERS: '0',
+    // Counting and learning from the tests' own requests would add statements to query counts and
+    // change what 'all' warms; test/traffic turns them on.
+    REQUEST_STATS: 'false',
+    WARM_LEARNED: 'false',
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     DATABASE_URL: database.config.databaseUrl ?? '',
     DATABASE_SCHEMA: database.config.databaseSchema,
