@@ -14,7 +14,8 @@ export type CommandTarget =
   | { mode: 'server'; client: AdminClient; via: string; pid?: number; settings?: ServerSettings }
   | { mode: 'direct' }
 
-const ANSWER_TIMEOUT_MS = 5000
+// Generous: a busy server on a loaded machine (an import, a warmup) still counts as running.
+const ANSWER_TIMEOUT_MS = 20_000
 
 export async function findTarget(config: Config, flags: { url?: string | undefined }, out: Output): Promise<CommandTarget> {
   const explicit = flags.url ?? config.serverUrl

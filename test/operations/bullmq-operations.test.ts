@@ -84,6 +84,20 @@ describe('PostgreSQL + Redis: the CLI and a server running the warmup job', { sk
     }
   })
 
+  test('clear-and-warmup and import through the runtime file run on the server', async () => {
+    const env = { ...target!.env, RUNTIME_FILE: runtimeFile() }
+    const cleared = await runCli(['clear-and-warmup', '--json'], env, 180_000)
+    const imported = await runCli(['import', '--json'], env, 180_000)
+    assert.equal(cleared.code, 0, describeResult(cleared))
+    const run = JSON.parse(cleared.stdout) as { trigger: string; status: string; instance: string; failed: number }
+    assert.equal(run.trigger, 'cli:clear')
+    assert.equal(run.failed, 0)
+    assert.doesNotMatch(run.instance, /^cli-/, 'run by the server')
+    assert.equal(imported.code, 0, describeResult(imported))
+    // No file given: the server's bundled files, which it already holds.
+    assert.equal((JSON.parse(imported.stdout) as { unchanged: boolean }).unchanged, true)
+  })
+
   test('the admin token given in ADMIN_TOKEN is redacted from the log', () => {
     assert.ok(!readFileSync(serverLog(), 'utf8').includes('operations-test-token-0123456789'))
   })
