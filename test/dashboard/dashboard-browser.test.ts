@@ -3,7 +3,8 @@
 // no data; signing in (keyboard only) shows the four default jobs with their next runs in Hong
 // Kong time; warming `stats` shows the run appear and finish with its key count; the token is
 // kept for the tab; labels switch to Traditional Chinese; clear-and-warmup asks first; a phone
-// viewport has no horizontal scrolling; and the console stays free of errors throughout.
+// viewport has no horizontal scrolling; and the console stays free of errors throughout, with
+// the page served under a CSP that forbids inline scripts and styles (as helmet's will).
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { AddressInfo } from 'node:net'
@@ -12,6 +13,9 @@ import { openBrowser, type BrowserSession } from '../helpers/browser.ts'
 import { DEFAULT_SCHEDULE } from '../../src/config.ts'
 import type { WarmupRunRecord } from '../../src/warmup/summary.ts'
 import { browserSkipReason, finishedRow, hongKongTime, isUnauthorizedLoad, jobRows, signIn, warmGroup } from './dashboard-support.ts'
+
+/** At least as strict as the server's own CSP: nothing inline, nothing from another origin. */
+const STRICT_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 
 interface StatusAnswer {
   scheduler: { backend: string; jobs: { name: string; nextRun: string | null }[] }
@@ -34,6 +38,12 @@ describe('operator dashboard in Chromium (PGlite, local scheduler)', { skip: bro
     await server.app.listen({ host: '127.0.0.1', port: 0 })
     baseUrl = `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`
     browser = await openBrowser()
+    // Every page load gets the strict CSP header added; a violation is a console error.
+    await browser.context.route((url) => url.pathname.startsWith('/admin'), async (route) => {
+      // Redirects (GET /admin) go back to the page as they are, so it follows them itself.
+      const response = await route.fetch({ maxRedirects: 0 })
+      await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': STRICT_CSP } })
+    })
   })
   after(async () => {
     await browser?.close()
@@ -42,6 +52,8 @@ describe('operator dashboard in Chromium (PGlite, local scheduler)', { skip: bro
 
   test('a wrong token shows an error, not the data, and is not kept', async () => {
     const { page } = browser
+    const served = await page.goto(`${baseUrl}/admin/`)
+    assert.equal(served?.headers()['content-security-policy'], STRICT_CSP, 'the page runs under the strict CSP')
     await signIn(page, baseUrl, 'wrong-token-0123456789abcdef')
     const error = await page.waitForSelector('#login-error:not([hidden])', { timeout: 30_000 })
     assert.match((await error.textContent()) ?? '', /refused \(401\)/)
