@@ -28,6 +28,7 @@ export class LoadLimiter {
   readonly #limit: LimitFunction
   readonly #inside = new AsyncLocalStorage<true>()
   #shed = 0
+  #closed = false
 
   constructor(limits: LoadLimits) {
     for (const [name, value] of Object.entries({ concurrency: limits.concurrency, maxQueue: limits.maxQueue, maxWaitMs: limits.maxWaitMs })) {
@@ -39,6 +40,7 @@ export class LoadLimiter {
 
   run<T>(load: () => Promise<T>): Promise<T> {
     if (this.#inside.getStore()) return load()
+    if (this.#closed) return Promise.reject(this.#refuse('shutting down'))
     const limit = this.#limit
     if (limit.activeCount + limit.pendingCount >= this.#limits.concurrency + this.#limits.maxQueue) return Promise.reject(this.#refuse('queue full'))
     let timer: NodeJS.Timeout | undefined
@@ -47,6 +49,8 @@ export class LoadLimiter {
       clearTimeout(timer)
       // A request that gave up waiting frees its turn at once.
       if (abandoned) return Promise.resolve(undefined as T)
+      // Shutting down: the database is about to close, so a queued load is refused, not started.
+      if (this.#closed) return Promise.reject(this.#refuse('shutting down'))
       return this.#inside.run(true, load)
     })
     if (limit.activeCount + limit.pendingCount <= this.#limits.concurrency) return started
@@ -57,6 +61,11 @@ export class LoadLimiter {
       }, this.#limits.maxWaitMs)
     })
     return Promise.race([started, gaveUp])
+  }
+
+  /** Refuses every load not yet started (queued or new); loads already running finish. */
+  close(): void {
+    this.#closed = true
   }
 
   counts(): LoadLimiterCounts {

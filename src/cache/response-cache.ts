@@ -331,6 +331,7 @@ export class ResponseCache {
     // bentocache disconnects L2 and the bus (our transport); disconnecting again is a no-op.
     this.#health?.close()
     this.#keyCounts?.close()
+    this.#limiter?.close()
     this.#closed ??= this.#bento.disconnectAll().finally(() => this.#layers.redis?.disconnect())
     return this.#closed
   }

@@ -54,3 +54,24 @@ test('a load started inside a load is not queued behind it (no self-deadlock)', 
   const outer = await limiter.run(async () => `outer+${await limiter.run(async () => 'inner')}`)
   assert.equal(outer, 'outer+inner')
 })
+
+test('after close(), queued and new loads are refused without running; running ones finish', async () => {
+  const limiter = new LoadLimiter({ concurrency: 1, maxQueue: 5, maxWaitMs: 60_000 })
+  const gate = deferred<void>()
+  let ran = 0
+  const running = limiter.run(async () => {
+    await gate.promise
+    return 'finished'
+  })
+  const queued = limiter.run(async () => {
+    ran += 1
+    return 'queued'
+  }).then(() => 'ran', (error: unknown) => error)
+  await eventually('the first load to start', () => (limiter.counts().active === 1 ? true : undefined))
+  limiter.close()
+  await assert.rejects(limiter.run(async () => 'new'), BusyError)
+  gate.resolve()
+  assert.equal(await running, 'finished')
+  assert.ok((await queued) instanceof BusyError)
+  assert.equal(ran, 0)
+})
