@@ -98,6 +98,8 @@ export class BullmqScheduler implements WarmupScheduler {
   /** join() was called: run a worker whenever Redis is reachable, without announcing a started scheduler. */
   #joined = false
   #started = false
+  /** start() or join() is waiting for the first connection and activates itself when it comes. */
+  #awaitingFirst = 0
   #activation: Promise<void> = Promise.resolve()
   #closed = false
 
@@ -106,7 +108,7 @@ export class BullmqScheduler implements WarmupScheduler {
     this.#options = { queueName: 'warmup', prefix: 'bull', attempts: 3, backoffMs: 30_000, keepFinished: 200, connectWaitMs: 3000, runTimeoutMs: 10 * 60_000, ...options }
     this.#timeZone = validateTimeZone(options.timeZone ?? DEFAULT_TIME_ZONE)
     this.#jobs = validateJobs(options.jobs, this.#timeZone, options.validateGroups)
-    this.#link = new RedisLink({ url: options.redisUrl, logger: options.logger, what: 'scheduler (bullmq)', onUp: () => this.#whenUp() })
+    this.#link = new RedisLink({ url: options.redisUrl, logger: options.logger, what: 'scheduler (bullmq)', onUp: (reconnected) => this.#whenUp(reconnected) })
     this.queue = new Queue<WarmupJobData, WarmupJobResult>(this.#options.queueName, { connection: this.#link.connection, prefix: this.#options.prefix })
     this.queue.on('error', (error) => this.#link.noteError('queue', error))
   }
@@ -123,13 +125,22 @@ export class BullmqScheduler implements WarmupScheduler {
   async start(): Promise<void> {
     if (this.#closed) throw new SchedulerError('The BullMQ scheduler is closed')
     this.#scheduling = true
-    if (await this.#link.firstOutcome(this.#options.connectWaitMs)) await this.#activate()
+    if (await this.#firstConnection()) await this.#activate()
   }
 
   async join(): Promise<void> {
     if (this.#closed) throw new SchedulerError('The BullMQ scheduler is closed')
     this.#joined = true
-    if (await this.#link.firstOutcome(this.#options.connectWaitMs)) await this.#activate()
+    if (await this.#firstConnection()) await this.#activate()
+  }
+
+  async #firstConnection(): Promise<boolean> {
+    this.#awaitingFirst += 1
+    try {
+      return await this.#link.firstOutcome(this.#options.connectWaitMs)
+    } finally {
+      this.#awaitingFirst -= 1
+    }
   }
 
   async register(jobs: readonly ScheduleJob[]): Promise<void> {
@@ -262,8 +273,9 @@ export class BullmqScheduler implements WarmupScheduler {
   }
 
   /** Redis answered (first time or again): register the jobs (Redis may have come back empty) and run the worker. */
-  #whenUp(): void {
+  #whenUp(reconnected: boolean): void {
     if (this.#closed || (!this.#scheduling && !this.#joined)) return
+    if (!reconnected && this.#awaitingFirst > 0) return
     void this.#activate()
   }
 
