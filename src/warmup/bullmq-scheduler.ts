@@ -6,14 +6,17 @@
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq'
 import type { ScheduleJob } from '../config.ts'
 import { SchedulerError, SchedulerUnavailableError } from '../errors.ts'
+import { lastTickOf, recordFromResult, settlesWithin, WarmupRunFailedError, type EnqueuedWarmup, type WarmupJobData, type WarmupJobResult } from './bullmq-jobs.ts'
 import { errorMessage } from './logger.ts'
 import { RedisLink } from './redis-link.ts'
-import { assertRunId, newRunId, type AcceptedRun } from './run-tracker.ts'
+import { assertRunId, newRunId } from './run-tracker.ts'
 import {
   DEFAULT_TIME_ZONE, lastTickFromHistory, startInProcess, validateJobs, validateTimeZone,
   type LastTick, type ManualRunRequest, type SchedulerCommonOptions, type SchedulerStatus, type SchedulerTick, type ScheduledJobStatus, type WarmupScheduler,
 } from './scheduler.ts'
 import type { WarmupRunRecord, WarmupSummary } from './summary.ts'
+
+export { WarmupRunFailedError, type EnqueuedWarmup, type WarmupJobData, type WarmupJobResult }
 
 export interface BullmqSchedulerOptions extends SchedulerCommonOptions {
   redisUrl: string
@@ -39,49 +42,10 @@ export interface BullmqSchedulerOptions extends SchedulerCommonOptions {
   runTimeoutMs?: number
 }
 
-export interface WarmupJobData {
-  kind: 'schedule' | 'manual'
-  job?: string
-  groups: string[]
-  trigger: string
-  runId?: string
-  clearFirst?: boolean
-}
-
-/** What a processed job returns; stored by BullMQ and shown by status(). */
-export interface WarmupJobResult {
-  instance: string
-  runId: string
-  status: string
-  keys: number
-  warmed: number
-  failed: number
-  durationMs: number
-  finishedAt: string
-  /** The request joined a run already going on that instance (see WarmupRunner.start). */
-  joined: boolean
-}
-
-export interface EnqueuedWarmup extends AcceptedRun {
-  /** The queued job ('' when Redis was unreachable and the run went ahead in this process). */
-  jobId: string
-  /** Another manual run was already queued or running; its ids are returned instead. */
-  deduplicated: boolean
-  /** Redis was unreachable: the run was started in this process instead of queued. */
-  local: boolean
-}
-
 const MANUAL_JOB = 'manual'
 const MANUAL_DEDUPLICATION_ID = 'warmup-manual'
 /** Bounds on Redis work during shutdown, so SIGTERM ends the process even with Redis gone. */
 const CLOSE_TIMEOUT_MS = 5000
-
-/** A run that failed as a whole throws, so BullMQ retries it with backoff. */
-export class WarmupRunFailedError extends Error {
-  constructor(readonly result: WarmupJobResult) {
-    super(`warmup run ${result.runId} ${result.status}: ${result.failed}/${result.keys} keys failed`)
-  }
-}
 
 export class BullmqScheduler implements WarmupScheduler {
   readonly backend = 'bullmq' as const
@@ -98,6 +62,8 @@ export class BullmqScheduler implements WarmupScheduler {
   /** join() was called: run a worker whenever Redis is reachable, without announcing a started scheduler. */
   #joined = false
   #started = false
+  /** start() or join() is waiting for the first connection and activates itself when it comes. */
+  #awaitingFirst = 0
   #activation: Promise<void> = Promise.resolve()
   #closed = false
 
@@ -106,7 +72,7 @@ export class BullmqScheduler implements WarmupScheduler {
     this.#options = { queueName: 'warmup', prefix: 'bull', attempts: 3, backoffMs: 30_000, keepFinished: 200, connectWaitMs: 3000, runTimeoutMs: 10 * 60_000, ...options }
     this.#timeZone = validateTimeZone(options.timeZone ?? DEFAULT_TIME_ZONE)
     this.#jobs = validateJobs(options.jobs, this.#timeZone, options.validateGroups)
-    this.#link = new RedisLink({ url: options.redisUrl, logger: options.logger, what: 'scheduler (bullmq)', onUp: () => this.#whenUp() })
+    this.#link = new RedisLink({ url: options.redisUrl, logger: options.logger, what: 'scheduler (bullmq)', onUp: (reconnected) => this.#whenUp(reconnected) })
     this.queue = new Queue<WarmupJobData, WarmupJobResult>(this.#options.queueName, { connection: this.#link.connection, prefix: this.#options.prefix })
     this.queue.on('error', (error) => this.#link.noteError('queue', error))
   }
@@ -123,13 +89,22 @@ export class BullmqScheduler implements WarmupScheduler {
   async start(): Promise<void> {
     if (this.#closed) throw new SchedulerError('The BullMQ scheduler is closed')
     this.#scheduling = true
-    if (await this.#link.firstOutcome(this.#options.connectWaitMs)) await this.#activate()
+    if (await this.#firstConnection()) await this.#activate()
   }
 
   async join(): Promise<void> {
     if (this.#closed) throw new SchedulerError('The BullMQ scheduler is closed')
     this.#joined = true
-    if (await this.#link.firstOutcome(this.#options.connectWaitMs)) await this.#activate()
+    if (await this.#firstConnection()) await this.#activate()
+  }
+
+  async #firstConnection(): Promise<boolean> {
+    this.#awaitingFirst += 1
+    try {
+      return await this.#link.firstOutcome(this.#options.connectWaitMs)
+    } finally {
+      this.#awaitingFirst -= 1
+    }
   }
 
   async register(jobs: readonly ScheduleJob[]): Promise<void> {
@@ -248,7 +223,7 @@ export class BullmqScheduler implements WarmupScheduler {
     const found = await this.#options.runs?.settled(coveringId).catch(() => undefined)
     if (found) return found
     if (failure !== undefined || !result) throw new SchedulerError(`warmup run ${runId} failed: ${failure === undefined ? 'its job is gone' : errorMessage(failure)}`, { runId, jobId })
-    return { runId: result.runId, trigger: job?.data.trigger ?? 'manual', groups: job?.data.groups ?? [], instance: result.instance, status: result.status as WarmupSummary['status'], keys: result.keys, warmed: result.warmed, failed: result.failed, durationMs: result.durationMs, errors: [], slowest: [], startedAt: new Date(job?.processedOn ?? Date.now()).toISOString(), finishedAt: result.finishedAt }
+    return recordFromResult(result, job)
   }
 
   async #queueEvents(): Promise<QueueEvents> {
@@ -262,8 +237,9 @@ export class BullmqScheduler implements WarmupScheduler {
   }
 
   /** Redis answered (first time or again): register the jobs (Redis may have come back empty) and run the worker. */
-  #whenUp(): void {
+  #whenUp(reconnected: boolean): void {
     if (this.#closed || (!this.#scheduling && !this.#joined)) return
+    if (!reconnected && this.#awaitingFirst > 0) return
     void this.#activate()
   }
 
@@ -412,27 +388,5 @@ export class BullmqScheduler implements WarmupScheduler {
 
   #lastFromHistory(job: string): Promise<LastTick | null> {
     return lastTickFromHistory(this.#options.history, this.#options.logger, job)
-  }
-}
-
-function lastTickOf(job: Job<WarmupJobData, WarmupJobResult>): LastTick {
-  const finishedAt = new Date(job.finishedOn ?? Date.now()).toISOString()
-  const result = job.returnvalue as WarmupJobResult | null | undefined
-  if (result && typeof result === 'object' && !job.failedReason) {
-    return { finishedAt, instance: result.instance, runId: result.runId, status: result.status, keys: result.keys, warmed: result.warmed, failed: result.failed, durationMs: result.durationMs }
-  }
-  return { finishedAt, instance: job.processedBy ?? null, runId: job.data.runId ?? null, status: 'failed', error: job.failedReason || 'failed' }
-}
-
-/** True when `promise` settled within `ms`; a rejection counts as settled. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms)
-  })
-  try {
-    return await Promise.race([promise.then(() => true, () => true), timeout])
-  } finally {
-    clearTimeout(timer)
   }
 }

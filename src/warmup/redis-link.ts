@@ -13,8 +13,8 @@ export interface RedisLinkOptions {
   logger: WarmupLogger
   /** Named in the log lines, e.g. 'scheduler (bullmq)'. */
   what: string
-  /** Called on every transition to up (first connect and each reconnect). */
-  onUp: () => void
+  /** Called on every transition to up: `reconnected` is false for the first connect, true after an outage. */
+  onUp: (reconnected: boolean) => void
   commandTimeoutMs?: number
 }
 
@@ -98,7 +98,7 @@ export class RedisLink {
       return
     }
     logger.info({ redis: where }, `${what}: Redis at ${where} ${previous === 'down' ? 'is reachable again' : 'connected'}`)
-    this.#options.onUp()
+    this.#options.onUp(previous === 'down')
   }
 }
 
