@@ -6,8 +6,9 @@ import cluster, { type Worker } from 'node:cluster'
 import { generateAdminToken } from './admin/auth.ts'
 import type { Config } from './config.ts'
 import { ConfigError } from './errors.ts'
-import type { Logger } from './logger.ts'
+import { redactSecret, type Logger } from './logger.ts'
 import { servePrimaryMetrics } from './operations/cluster-metrics.ts'
+import { publishRuntimeFile, type Announced } from './operations/server-announce.ts'
 import { openRuntime, type Runtime } from './runtime.ts'
 import { startServer, type RunningServer } from './server.ts'
 
@@ -36,7 +37,11 @@ const SHUTDOWN_MESSAGE = 'schools:shutdown'
 export async function startPrimary(config: Config, logger: Logger, workers: number): Promise<ClusterHandle> {
   assertClusterConfig(config, workers)
   const runtime: Runtime = await openRuntime({ config, logger, schedule: true, role: 'primary' })
-  const adminToken = deploymentAdminToken(config, logger)
+  // One token for the deployment, generated here when unset and handed to every worker; like a
+  // single server's, it is shown on the terminal and in the runtime file, never in a log line.
+  const adminToken = config.adminToken ?? generateAdminToken()
+  redactSecret(adminToken)
+  let announced: Announced | undefined
   // Every worker's /metrics answers for the deployment, this process's warmup metrics included.
   servePrimaryMetrics(runtime.metrics.registry)
   let stopping = false
@@ -44,7 +49,12 @@ export async function startPrimary(config: Config, logger: Logger, workers: numb
     // One token for the deployment: each worker would otherwise generate its own.
     const worker = cluster.fork({ SCHOOLS_WORKER_SLOT: String(slot), ADMIN_TOKEN: adminToken })
     slots.set(worker, slot)
-    worker.once('listening', () => listening.add(worker))
+    worker.once('listening', (address) => {
+      listening.add(worker)
+      // The first worker listening gives the deployment's URL to the CLI on this machine.
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host
+      announced ??= publishRuntimeFile({ config, logger, address: `http://${host}:${address.port}`, adminToken, publish: true })
+    })
     return worker
   }
   const slots = new Map<Worker, number>()
@@ -69,6 +79,7 @@ export async function startPrimary(config: Config, logger: Logger, workers: numb
   const close = (): Promise<void> => {
     closing ??= (async () => {
       stopping = true
+      announced?.remove()
       logger.info('cluster shutting down: stopping workers')
       const exits = [...slots.keys()].map((worker) => new Promise<void>((resolve) => {
         if (worker.isDead()) return resolve()
@@ -95,22 +106,6 @@ export async function startPrimary(config: Config, logger: Logger, workers: numb
     return closing
   }
   return { close, workers: () => [...slots.keys()] }
-}
-
-/**
- * The deployment's admin token: ADMIN_TOKEN, or one generated here, once, for every worker
- * (handed to them as their ADMIN_TOKEN). Where a generated token is shown is announceAdminToken's call.
- */
-export function deploymentAdminToken(config: Config, logger: Logger): string {
-  if (config.adminToken) return config.adminToken
-  const token = generateAdminToken()
-  announceAdminToken(token, logger)
-  return token
-}
-
-/** Shows a generated admin token once (the single place that decides where it is shown). */
-export function announceAdminToken(token: string, logger: Logger): void {
-  logger.warn({ adminToken: token }, `ADMIN_TOKEN is not set; generated admin token for this run: ${token}`)
 }
 
 /** A worker: the HTTP server only. */

@@ -5,7 +5,8 @@
 //
 // Registered when the run has PostgreSQL and Redis (always in CI).
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { PROJECT_ROOT } from '../../src/config.ts'
@@ -16,26 +17,40 @@ import { messageOf, pollFor, type NodeProcess } from '../helpers/process-server.
 describe('WORKERS=2 npm start', { skip: testDatabaseUrl && testRedisUrl ? false : 'needs PostgreSQL and Redis' }, () => {
   let deployment: SharedDeployment
   let primary: NodeProcess
+  const runtimeDir = mkdtempSync(path.join(os.tmpdir(), 'schools-workers-'))
+  const runtimeFile = path.join(runtimeDir, 'server.json')
 
   before(async () => {
     const start = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start
-    assert.match(start ?? '', /src\/cli\/main\.ts serve$/, 'npm start runs `schools serve`')
+    assert.match(start ?? '', /dist\/cli\/main\.js serve$/, 'npm start runs `schools serve`')
     deployment = await sharedDeployment('workers')
-    primary = await deployment.spawn({ label: 'WORKERS=2 primary', entry: 'src/cli/main.ts', args: ['serve'], env: { WORKERS: '2', ADMIN_TOKEN: '', WARMUP_ON_BOOT: 'true', INSTANCE_ID: 'wk' } })
+    primary = await deployment.spawn({ label: 'WORKERS=2 primary', entry: 'src/cli/main.ts', args: ['serve'], env: { WORKERS: '2', ADMIN_TOKEN: '', WARMUP_ON_BOOT: 'true', INSTANCE_ID: 'wk', RUNTIME_FILE: runtimeFile } })
     await primary.waitUntilAnswering(120_000)
   })
   after(async () => {
     primary?.kill()
     await deployment?.close()
+    rmSync(runtimeDir, { recursive: true, force: true })
   })
 
   test('two workers answer, and the primary generated the one token they all accept', async () => {
     const listening = await primary.waitForLogs('two workers listening', 2, 60_000, (line) => messageOf(line).startsWith('school API listening on'))
     assert.equal(new Set(listening.map((line) => line.pid)).size, 2)
-    const tokens = primary.logs().filter((line) => typeof line.adminToken === 'string')
-    assert.equal(tokens.length, 1, 'one token generated for the deployment, by the primary')
-    assert.notEqual(tokens[0]!.pid, listening[0]!.pid)
-    assert.notEqual(tokens[0]!.pid, listening[1]!.pid)
+    // The primary generated the token and wrote it, with the URL, to the owner-only runtime file for the CLI.
+    await pollFor('the runtime file', 60_000, async () => {
+      try {
+        return statSync(runtimeFile).isFile()
+      } catch {
+        return false
+      }
+    }, 100)
+    assert.equal(statSync(runtimeFile).mode & 0o777, 0o600)
+    const announced = JSON.parse(readFileSync(runtimeFile, 'utf8')) as { pid: number; adminToken: string }
+    assert.notEqual(announced.pid, listening[0]!.pid)
+    assert.notEqual(announced.pid, listening[1]!.pid)
+    assert.ok(announced.adminToken.length >= 16)
+    assert.ok(!primary.logs().some((line) => JSON.stringify(line).includes(announced.adminToken)), 'the generated token is in no log line')
+    const tokens = [{ adminToken: announced.adminToken }]
     const headers = { authorization: `Bearer ${String(tokens[0]!.adminToken)}` }
     const instances = new Set<string>()
     // New connection per request: node:cluster's round robin spreads them over the workers.
