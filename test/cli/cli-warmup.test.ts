@@ -43,7 +43,7 @@ describe('schools CLI: warmup and status', () => {
     const summary = parse<Summary>(await runCli(['warmup', '--json'], env()))
     assert.equal(summary.status, 'succeeded')
     assert.equal(summary.trigger, 'cli')
-    assert.deepEqual([...summary.groups].sort(), ['filters', 'primary', 'secondary', 'stats'])
+    assert.deepEqual([...summary.groups].sort(), ['filters', 'learned', 'primary', 'secondary', 'stats'])
     assert.equal(summary.keys, 17)
     assert.equal(summary.warmed, 17)
     assert.equal(summary.failed, 0)
