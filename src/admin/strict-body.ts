@@ -7,8 +7,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { UnsupportedMediaTypeError } from '../errors.ts'
 
 export function useStrictValidation(app: FastifyInstance): void {
-  const ajv = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false })
-  app.setValidatorCompiler(({ schema }) => ajv.compile(schema))
+  const strict = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false })
+  // Query strings and path parameters are text in a URL: coerced as on the public routes (app.ts).
+  const coercing = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: false, allErrors: false, strict: false })
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema))
 }
 
 /** onRequest hook: a request that carries a body must say it is JSON. A POST without a body is fine. */

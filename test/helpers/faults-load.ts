@@ -62,7 +62,10 @@ export async function wholeLevel(get: (url: string) => Promise<HttpResult>, leve
 
 /** One answer of the stream, judged when it arrives. */
 export interface StreamRecord {
+  /** The phase when the request was sent. */
   phase: string
+  /** The phase when its answer (or failure) arrived: a request sent just before a phase change may be answered after it. */
+  answeredIn: string
   url: string
   status: number
   cache: string | null
@@ -101,9 +104,9 @@ export class RequestStream {
         try {
           const result = await this.get(request.url, options.timeoutMs)
           const problem = result.status === 200 ? request.judge(result) : `status ${result.status}: ${result.body.slice(0, 200)}`
-          this.records.push({ phase, url: request.url, status: result.status, cache: headerOf(result, 'x-cache'), problem })
+          this.records.push({ phase, answeredIn: this.phase, url: request.url, status: result.status, cache: headerOf(result, 'x-cache'), problem })
         } catch (error) {
-          this.records.push({ phase, url: request.url, status: 0, cache: null, problem: `request failed: ${error instanceof Error ? error.message : String(error)}` })
+          this.records.push({ phase, answeredIn: this.phase, url: request.url, status: 0, cache: null, problem: `request failed: ${error instanceof Error ? error.message : String(error)}` })
         }
         // A little air between requests so the stream does not starve the server on 2 cores.
         if (options.pauseMs) await delay(options.pauseMs)
