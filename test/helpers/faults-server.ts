@@ -3,6 +3,7 @@
 // its own connections, signals and exit code. The fault tests cut its dependencies and signal
 // it, which an in-process app cannot show honestly.
 import { mkdtemp, rm } from 'node:fs/promises'
+import http from 'node:http'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { PROJECT_ROOT } from '../../src/config.ts'
@@ -27,9 +28,14 @@ export interface ServerExit extends ProcessExit {
 export class ServerProcess {
   readonly exited: Promise<ServerExit>
   #signalledAt = 0
+  /** Connections kept open between requests, as a browser or a proxy does (and fetch did here). */
+  readonly #agent = new http.Agent({ keepAlive: true })
 
   private constructor(readonly process: NodeProcess) {
-    this.exited = process.exited.then((exit) => ({ ...exit, elapsedMs: Date.now() - this.#signalledAt }))
+    this.exited = process.exited.then((exit) => {
+      this.#agent.destroy()
+      return { ...exit, elapsedMs: Date.now() - this.#signalledAt }
+    })
   }
 
   /**
@@ -72,11 +78,11 @@ export class ServerProcess {
   }
 
   get(urlPath: string, options: { headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<HttpResult> {
-    return this.process.request('GET', urlPath, options)
+    return this.request('GET', urlPath, options)
   }
 
   request(method: string, urlPath: string, options: { headers?: Record<string, string>; body?: string; timeoutMs?: number } = {}): Promise<HttpResult> {
-    return this.process.request(method, urlPath, options)
+    return this.process.request(method, urlPath, { agent: this.#agent, ...options })
   }
 
   admin(method: string, urlPath: string, body?: unknown, timeoutMs = 30_000): Promise<HttpResult> {
@@ -123,6 +129,7 @@ export class ServerProcess {
 
   /** Last resort (cleanup after a failure): SIGKILL if still running. */
   kill(): void {
+    this.#agent.destroy()
     this.process.kill()
   }
 }
