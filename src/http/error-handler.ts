@@ -4,6 +4,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify'
 import type { SchemaErrorDataVar } from 'fastify/types/schema.js'
 import { isAppError } from '../errors.ts'
+import { NO_CONTROL_CHARACTERS } from './input.ts'
 
 interface ValidationFailure extends Error {
   statusCode: number
@@ -20,6 +21,8 @@ export function schemaErrorFormatter(errors: FastifySchemaValidationError[], dat
   if (first?.keyword === 'additionalProperties') {
     parameter = path ? `${path}.${String(params.additionalProperty)}` : String(params.additionalProperty)
     reason = dataVar === 'querystring' ? 'is not a known parameter' : 'is not a known field'
+  } else if (first?.keyword === 'pattern' && params.pattern === NO_CONTROL_CHARACTERS) {
+    reason = 'must not contain control characters'
   } else if (first?.keyword === 'required') {
     parameter = String(params.missingProperty)
     reason = 'is required'
