@@ -20,6 +20,8 @@ export interface AppDependencies {
   health?: HealthDependencies['components']
   /** Reported by /health: this process's instance id and pid. */
   instance?: HealthDependencies['instance']
+  /** /health/ready: false while the instance should get no traffic yet. */
+  ready?: HealthDependencies['ready']
   /** Further route plugins registered last (admin, metrics), in order. */
   routes?: ((app: FastifyInstance) => Promise<void>)[]
   /** Extra infrastructure plugins registered first. */
@@ -51,7 +53,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   // 2. Repositories and services are built by the runtime and handed in as deps.
 
   // 3. Routes
-  await app.register(healthRoutes, { db: deps.db, ...(deps.health ? { components: deps.health } : {}), ...(deps.instance ? { instance: deps.instance } : {}) })
+  await app.register(healthRoutes, { db: deps.db, ...(deps.health ? { components: deps.health } : {}), ...(deps.instance ? { instance: deps.instance } : {}), ...(deps.ready ? { ready: deps.ready } : {}) })
   await app.register(schoolRoutes, { reads: deps.reads })
   for (const routes of deps.routes ?? []) await routes(app)
   return app

@@ -26,17 +26,23 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-export async function buildServer(runtime: Runtime, adminToken: string): Promise<FastifyInstance> {
+/** The cache's health for /health, in fixed words (never a connection error's text). */
+function cacheHealth(runtime: Runtime): { ok: boolean; detail: string } {
+  const status = runtime.cache.status()
+  if (status.backend === 'memory') return { ok: true, detail: 'memory only' }
+  if (status.redisReachable === false) return { ok: false, detail: 'redis unreachable; serving from memory and the database' }
+  return { ok: true, detail: status.l1 ? 'memory + redis' : 'redis (no L1)' }
+}
+
+export async function buildServer(runtime: Runtime, adminToken: string, options: { ready?: () => boolean } = {}): Promise<FastifyInstance> {
   return buildApp({
+    ...(options.ready ? { ready: options.ready } : {}),
     db: runtime.db,
     reads: runtime.reads,
     logger: runtime.logger,
     logRequests: runtime.config.logRequests,
     instance: { id: runtime.instanceId, pid: process.pid },
-    health: () => {
-      const cache = runtime.cache.health()
-      return { cache: { ok: cache.ok, ...(cache.detail ? { detail: cache.detail } : {}) } }
-    },
+    health: () => ({ cache: cacheHealth(runtime) }),
     routes: [
       async (app) => {
         await app.register(adminRoutes, { runtime, token: adminToken })
@@ -57,13 +63,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // Printed once so a newcomer can call the admin API; set ADMIN_TOKEN to choose your own.
     logger.warn({ adminToken }, `ADMIN_TOKEN is not set; generated admin token for this run: ${adminToken}`)
   }
-  const app = await buildServer(runtime, adminToken)
+  // /health/ready answers 503 until the boot warmup has finished, so no traffic meets a cold instance.
+  let booted = !(schedule && config.warmupOnBoot)
+  const app = await buildServer(runtime, adminToken, { ready: () => booted })
   const address = await app.listen({ host: config.host, port: config.port })
   logger.info({ address, database: runtime.db.kind, cache: config.redisUrl ? 'memory+redis' : 'memory', scheduler: schedule ? config.scheduler : 'off (not in this process)' }, `school API listening on ${address} (docs at ${address}/docs)`)
 
   if (schedule && runtime.scheduler) await runtime.scheduler.start()
   if (schedule && config.warmupOnBoot) {
-    runtime.runner.start({ groups: ['all'], trigger: 'boot' })
+    void runtime.runner.start({ groups: ['all'], trigger: 'boot' }).run.done.finally(() => {
+      booted = true
+    })
   }
 
   let closing: Promise<void> | undefined
