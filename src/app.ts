@@ -7,6 +7,7 @@ import type { Logger } from 'pino'
 import type { Database } from './db/database.ts'
 import { docsPlugin } from './http/docs.ts'
 import { frameworkErrorHandler, registerErrorHandler, schemaErrorFormatter } from './http/error-handler.ts'
+import { httpSecurityPlugin, requestId } from './http/security.ts'
 import { healthRoutes, type HealthDependencies } from './operations/health-routes.ts'
 import type { SchoolReads } from './schools/reads.ts'
 import { schoolRoutes } from './schools/routes.ts'
@@ -24,6 +25,10 @@ export interface AppDependencies {
   ready?: HealthDependencies['ready']
   /** Further route plugins registered last (admin, metrics), in order. */
   routes?: ((app: FastifyInstance) => Promise<void>)[]
+  /** Proxies whose X-Forwarded-For gives request.ip (Fastify trustProxy); none by default. */
+  trustedProxies?: readonly string[]
+  /** Browser origins allowed by CORS; none by default. */
+  corsOrigins?: readonly string[]
   /** Extra infrastructure plugins registered first. */
   plugins?: ((app: FastifyInstance) => Promise<void>)[]
 }
@@ -43,10 +48,15 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     connectionTimeout: 0,
     requestTimeout: 30_000,
     return503OnClosing: true,
+    // request.ip: the socket's address, or X-Forwarded-For's as seen by the first untrusted hop.
+    trustProxy: deps.trustedProxies && deps.trustedProxies.length > 0 ? [...deps.trustedProxies] : false,
+    requestIdHeader: false,
+    genReqId: requestId,
   })
 
   // 1. Infrastructure
   registerErrorHandler(app)
+  await app.register(httpSecurityPlugin, { corsOrigins: deps.corsOrigins ?? [] })
   await app.register(docsPlugin)
   for (const plugin of deps.plugins ?? []) await plugin(app)
 

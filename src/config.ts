@@ -1,6 +1,7 @@
 // The one place that reads the environment. Everything else receives a typed Config.
 // Values are validated up front so a typo in an env var fails at start with a message naming
 // the variable, instead of surfacing as a strange runtime error hours later.
+import { isIP } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ConfigError } from './errors.ts'
@@ -84,6 +85,16 @@ export interface Config {
   sourceDir: string
   /** Import the bundled data when the database is empty at start. */
   autoImport: boolean
+  // HTTP hygiene (issue 10, HTTP side)
+  /** Proxies whose X-Forwarded-For is believed (addresses, CIDRs, or proxy-addr's loopback/linklocal/uniquelocal); empty: none. */
+  trustedProxies: string[]
+  /** Origins a browser may call the API from (GET only, no credentials); empty: no cross-origin access. */
+  corsOrigins: string[]
+  /** Failed admin authentications per client within the window before that client gets 429. */
+  adminMaxFailures: number
+  adminFailureWindowSeconds: number
+  /** How long a 404 (unknown school) or a page past the end is remembered in process memory. */
+  cacheTtlErrors: number
 }
 
 type Env = Record<string, string | undefined>
@@ -222,5 +233,36 @@ export function loadConfig(env: Env = process.env): Config {
     instanceId: env.INSTANCE_ID || undefined,
     sourceDir: env.SOURCE_DIR || path.join(PROJECT_ROOT, 'data', 'source'),
     autoImport: boolean(env, 'AUTO_IMPORT', true),
+    // HTTP hygiene (issue 10, HTTP side)
+    trustedProxies: list(env, 'TRUSTED_PROXIES', isProxyAddress, 'an IP address, a CIDR range, loopback, linklocal or uniquelocal'),
+    corsOrigins: list(env, 'CORS_ORIGINS', isOrigin, 'an origin such as https://schools.example.org (scheme, host and port only)'),
+    adminMaxFailures: integer(env, 'ADMIN_MAX_FAILURES', 20, 1, 10_000),
+    adminFailureWindowSeconds: integer(env, 'ADMIN_FAILURE_WINDOW_SECONDS', 60, 1, 86_400),
+    cacheTtlErrors: integer(env, 'CACHE_TTL_ERRORS', 10, 0, 3600),
+  }
+}
+
+/** A comma list whose every entry passes `valid`; empty or unset is []. */
+function list(env: Env, name: string, valid: (entry: string) => boolean, what: string): string[] {
+  const entries = (env[name] ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
+  const bad = entries.find((entry) => !valid(entry))
+  if (bad !== undefined) throw new ConfigError(name, `entry '${bad}' is not ${what}`)
+  return entries
+}
+
+function isProxyAddress(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true
+  const [address = '', bits, ...rest] = entry.split('/')
+  const version = isIP(address)
+  if (version === 0 || rest.length > 0) return false
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128))
+}
+
+function isOrigin(entry: string): boolean {
+  try {
+    const parsed = new URL(entry)
+    return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.origin === entry
+  } catch {
+    return false
   }
 }

@@ -1,6 +1,7 @@
 // `npm start` / `schools serve`: opens the runtime, starts the HTTP server, the scheduler and
 // the boot warmup, and shuts everything down gracefully on SIGTERM/SIGINT.
 import type { FastifyInstance } from 'fastify'
+import { adminLockoutPlugin } from './admin/lockout.ts'
 import { adminRoutes } from './admin/routes.ts'
 import { generateAdminToken } from './admin/auth.ts'
 import { buildApp } from './app.ts'
@@ -42,6 +43,19 @@ export async function buildServer(runtime: Runtime, adminToken: string, options:
     logger: runtime.logger,
     logRequests: runtime.config.logRequests,
     instance: { id: runtime.instanceId, pid: process.pid },
+    trustedProxies: runtime.config.trustedProxies,
+    corsOrigins: runtime.config.corsOrigins,
+    plugins: [
+      async (app) => {
+        await app.register(adminLockoutPlugin, {
+          maxFailures: runtime.config.adminMaxFailures,
+          windowMs: runtime.config.adminFailureWindowSeconds * 1000,
+          redisUrl: runtime.config.redisUrl,
+          redisPrefix: runtime.config.redisPrefix,
+          onRedisError: (error) => runtime.logger.debug({ err: error }, 'admin lock-out: Redis error; failures are not counted meanwhile'),
+        })
+      },
+    ],
     health: () => ({ cache: cacheHealth(runtime) }),
     routes: [
       async (app) => {

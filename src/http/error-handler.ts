@@ -37,8 +37,9 @@ export function schemaErrorFormatter(errors: FastifySchemaValidationError[], dat
  * Errors Fastify raises before routing (a URL that is not valid percent-encoded UTF-8) bypass
  * the error handler; this gives them the same `{ error, message }` shape as every other error.
  */
-export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const status = error.statusCode ?? 400
+  void reply.header('x-request-id', request.id)
   void reply.status(status).send(status < 500
     ? { error: error.code === 'FST_ERR_BAD_URL' ? 'E_BAD_URL' : (error.code ?? 'E_BAD_REQUEST'), message: error.message }
     : { error: 'E_INTERNAL', message: 'Internal server error' })
