@@ -35,16 +35,16 @@
 // copy: it may have missed invalidations, and values loaded during the outage never reached
 // Redis (which may also have restarted empty). The stale-while-revalidate reloads refill it.
 import { BentoCache, bentostore, errors, type BentoStore } from 'bentocache'
-import { redisDriver } from 'bentocache/drivers/redis'
 import { CacheBusMessageType, type CacheProvider } from 'bentocache/types'
 import type { Redis } from 'ioredis'
 import { LRUCache } from 'lru-cache'
 import type { Logger } from '../logger.ts'
+import { bufferRedisDriver } from './buffer-redis-driver.ts'
 import { createEntry, type CacheEntry } from './cache-entry.ts'
 import { CacheRequestCounter, type CacheRequestListener, type CacheState } from './cache-events.ts'
 import { entrySerializer, isStoredEntryExpired } from './entry-serializer.ts'
 import type { CachePolicy, CacheResult, CacheStats, CacheStatus, ResponseCacheOptions } from './cache-types.ts'
-import { keysInLru, memoryLayer, newMemoryLru, type MemoryLru } from './memory-layer.ts'
+import { keysInLru, memoryLayer, newMemoryLru, type MemoryLru, type StoredValue } from './memory-layer.ts'
 import { policyTiming } from './policy-timing.ts'
 import { RedisBusTransport } from './redis-bus-transport.ts'
 import { countKeys, failFastOptions, openRedis, scanKeys, whenReady } from './redis-connections.ts'
@@ -99,7 +99,7 @@ export class ResponseCache {
    * is unchanged (the same string), a hit reuses it instead of parsing its header again (the
    * largest cost left in an L1 hit, `npm run bench -- --profile`). Bounded apart from L1.
    */
-  readonly #parsedL1 = new LRUCache<string, { stored: string; entry: CacheEntry }>({ max: 5000, maxSize: 64 * MB, sizeCalculation: (parsed) => Math.max(1, parsed.stored.length * 2) })
+  readonly #parsedL1 = new LRUCache<string, { stored: StoredValue; entry: CacheEntry }>({ max: 5000, maxSize: 64 * MB, sizeCalculation: (parsed) => Math.max(1, typeof parsed.stored === 'string' ? parsed.stored.length * 2 : parsed.stored.byteLength) })
   readonly #requests = new CacheRequestCounter()
   readonly #logger: Logger | undefined
   /** Last reported Redis reachability; undefined until the first connect or error. */
@@ -149,7 +149,7 @@ export class ResponseCache {
       })
       redis.on('close', () => this.#redisChanged(false))
       this.#redis = redis
-      shared.useL2Layer(redisDriver({ connection: redis }))
+      shared.useL2Layer(bufferRedisDriver({ connection: redis }))
       // The bus only keeps L1 copies in step; without L1 there is nothing to tell other instances.
       if (this.#sharedL1) {
         const transport = new RedisBusTransport({
@@ -354,7 +354,7 @@ export class ResponseCache {
   async #load(key: string, loader: () => Promise<unknown>, call: CallRecord, forced: boolean): Promise<CacheEntry> {
     const failure = forced ? undefined : this.#recentFailures.get(key)
     if (failure) throw failure.error
-    const entry = createEntry(await loader())
+    const entry = await createEntry(await loader())
     this.#recentFailures.delete(key)
     call.produced = entry
     return entry

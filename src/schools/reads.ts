@@ -78,8 +78,8 @@ export class SchoolReads {
   async assertKnownCodes(query: ListQuery): Promise<void> {
     const cached = await this.filterOptions(query.level)
     let known = this.#knownCodes.get(query.level)
-    if (known?.etag !== cached.etag) {
-      known = { etag: cached.etag, codes: codeSets(JSON.parse(cached.body) as FilterOptions) }
+    if (known?.etag !== cached.entry.etag) {
+      known = { etag: cached.entry.etag, codes: codeSets(JSON.parse(cached.entry.body) as FilterOptions) }
       this.#knownCodes.set(query.level, known)
     }
     assertCodesIn(query, known.codes)
@@ -164,7 +164,8 @@ export class SchoolReads {
 
   private async read(key: string, policy: CachePolicy, loader: () => Promise<unknown>): Promise<CachedBody> {
     const { entry, state } = await this.cache.getOrLoad(key, policy, loader)
-    return { body: entry.body, etag: entry.etag, state }
+    // A search's cache state would tell any client whether someone else searched that term.
+    return policy.localOnly ? { entry } : { entry, state }
   }
 }
 

@@ -59,7 +59,7 @@ if (testDatabaseUrl && testRedisUrl) {
       try {
         const keys = await keysUnder(client, `${prefix}:cache`)
         assert.ok(keys.length > 0)
-        for (const key of keys) assert.equal(incompleteEntry(await client.get(key)), undefined, `Redis key ${key} after the shutdown`)
+        for (const key of keys) assert.equal(incompleteEntry(await client.getBuffer(key)), undefined, `Redis key ${key} after the shutdown`)
         return keys
       } finally {
         client.disconnect()
