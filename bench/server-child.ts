@@ -13,6 +13,7 @@ import type { Database } from '../src/db/database.ts'
 import { createLogger } from '../src/logger.ts'
 import { SchoolRepository } from '../src/schools/repository.ts'
 import type { CachedBody } from '../src/http/cached-reply.ts'
+import { entryFromIdentity } from '../src/cache/cache-entry.ts'
 import { openRuntime } from '../src/runtime.ts'
 import { SchoolReads } from '../src/schools/reads.ts'
 import { buildServer, startServer } from '../src/server.ts'
@@ -77,7 +78,7 @@ async function startApp(): Promise<Started> {
 async function startStubbedApp(payload: Payload): Promise<Started> {
   const config = loadConfig()
   const runtime = await openRuntime({ config, logger: createLogger(config), schedule: false })
-  const page: CachedBody = { body: payload.body, etag: payload.etag, state: 'hit' }
+  const page: CachedBody = { entry: await entryFromIdentity(Buffer.from(payload.body, 'utf8'), Date.now()), state: 'hit' }
   class FixedPageReads extends SchoolReads {
     override list(): Promise<CachedBody> {
       return Promise.resolve(page)

@@ -2,6 +2,7 @@
 // Values are validated up front so a typo in an env var fails at start with a message naming
 // the variable, instead of surfacing as a strange runtime error hours later.
 import { createHash } from 'node:crypto'
+import { isIP } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Cron } from 'croner'
@@ -139,6 +140,16 @@ export interface Config {
   warmLearnedCoverage: number
   warmLearnedMaxKeys: number
   warmLearnedDays: number
+  // HTTP hygiene (issue 10, HTTP side)
+  /** Proxies whose X-Forwarded-For is believed (addresses, CIDRs, or proxy-addr's loopback/linklocal/uniquelocal); empty: none. */
+  trustedProxies: string[]
+  /** Origins a browser may call the API from (GET only, no credentials); empty: no cross-origin access. */
+  corsOrigins: string[]
+  /** Failed admin authentications per client within the window before that client gets 429. */
+  adminMaxFailures: number
+  adminFailureWindowSeconds: number
+  /** How long a 404 (unknown school) or a page past the end is remembered in process memory. */
+  cacheTtlErrors: number
 }
 
 type Env = Record<string, string | undefined>
@@ -341,6 +352,12 @@ export function loadConfig(env: Env = process.env): Config {
     warmLearnedCoverage: fraction(env, 'WARM_LEARNED_COVERAGE', 0.995),
     warmLearnedMaxKeys: integer(env, 'WARM_LEARNED_MAX_KEYS', 2000, 1, 100_000),
     warmLearnedDays: integer(env, 'WARM_LEARNED_DAYS', 7, 1, 366),
+    // HTTP hygiene (issue 10, HTTP side)
+    trustedProxies: list(env, 'TRUSTED_PROXIES', isProxyAddress, 'an IP address, a CIDR range, loopback, linklocal or uniquelocal'),
+    corsOrigins: list(env, 'CORS_ORIGINS', isOrigin, 'an origin such as https://schools.example.org (scheme, host and port only)'),
+    adminMaxFailures: integer(env, 'ADMIN_MAX_FAILURES', 20, 1, 10_000),
+    adminFailureWindowSeconds: integer(env, 'ADMIN_FAILURE_WINDOW_SECONDS', 60, 1, 86_400),
+    cacheTtlErrors: integer(env, 'CACHE_TTL_ERRORS', 10, 0, 3600),
   }
 }
 
@@ -367,4 +384,29 @@ function fraction(env: Env, name: string, fallback: number): number {
   const value = Number(raw)
   if (!Number.isFinite(value) || value < 0 || value > 1) throw new ConfigError(name, `must be a number from 0 to 1, got '${raw}'`)
   return value
+}
+
+/** A comma list whose every entry passes `valid`; empty or unset is []. */
+function list(env: Env, name: string, valid: (entry: string) => boolean, what: string): string[] {
+  const entries = (env[name] ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
+  const bad = entries.find((entry) => !valid(entry))
+  if (bad !== undefined) throw new ConfigError(name, `entry '${bad}' is not ${what}`)
+  return entries
+}
+
+function isProxyAddress(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true
+  const [address = '', bits, ...rest] = entry.split('/')
+  const version = isIP(address)
+  if (version === 0 || rest.length > 0) return false
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128))
+}
+
+function isOrigin(entry: string): boolean {
+  try {
+    const parsed = new URL(entry)
+    return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.origin === entry
+  } catch {
+    return false
+  }
 }

@@ -104,7 +104,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     keyCountIntervalSeconds: config.cacheKeyCountSeconds,
   })
   cache.onEvent((policy, state) => metrics.cacheRequest(policy, state))
-  const reads = new SchoolReads(repository, cache, schoolPolicies(config.cache))
+  const reads = new SchoolReads(repository, cache, schoolPolicies(config.cache), { errorTtlSeconds: config.cacheTtlErrors })
 
   const registry = new WarmTargetRegistry()
   registerSchoolWarmTargets(registry, reads, repository, {

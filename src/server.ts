@@ -2,6 +2,7 @@
 // the boot warmup, and shuts everything down gracefully on SIGTERM/SIGINT.
 import type { FastifyInstance } from 'fastify'
 import { coverageRoutes } from './admin/coverage-routes.ts'
+import { adminLockoutPlugin } from './admin/lockout.ts'
 import { adminRoutes } from './admin/routes.ts'
 import { generateAdminToken } from './admin/auth.ts'
 import { buildApp } from './app.ts'
@@ -32,18 +33,37 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-export async function buildServer(runtime: Runtime, adminToken: string): Promise<FastifyInstance> {
+/** The cache's health for /health, in fixed words (never a connection error's text). */
+function cacheHealth(runtime: Runtime): { ok: boolean; detail: string } {
+  const status = runtime.cache.status()
+  if (status.backend === 'memory') return { ok: true, detail: 'memory only' }
+  if (status.redisReachable === false) return { ok: false, detail: 'redis unreachable; serving from memory and the database' }
+  return { ok: true, detail: status.l1 ? 'memory + redis' : 'redis (no L1)' }
+}
+
+export async function buildServer(runtime: Runtime, adminToken: string, options: { ready?: () => boolean } = {}): Promise<FastifyInstance> {
   return buildApp({
+    ...(options.ready ? { ready: options.ready } : {}),
     db: runtime.db,
     reads: runtime.reads,
     recordRead: runtime.learning.recordRead,
     logger: runtime.logger,
     logRequests: runtime.config.logRequests,
     instance: { id: runtime.instanceId, pid: process.pid },
-    health: () => {
-      const cache = runtime.cache.health()
-      return { cache: { ok: cache.ok, ...(cache.detail ? { detail: cache.detail } : {}) } }
-    },
+    trustedProxies: runtime.config.trustedProxies,
+    corsOrigins: runtime.config.corsOrigins,
+    plugins: [
+      async (app) => {
+        await app.register(adminLockoutPlugin, {
+          maxFailures: runtime.config.adminMaxFailures,
+          windowMs: runtime.config.adminFailureWindowSeconds * 1000,
+          redisUrl: runtime.config.redisUrl,
+          redisPrefix: runtime.config.redisPrefix,
+          onRedisError: (error) => runtime.logger.debug({ err: error }, 'admin lock-out: Redis error; failures are not counted meanwhile'),
+        })
+      },
+    ],
+    health: () => ({ cache: cacheHealth(runtime) }),
     routes: [
       async (app) => {
         await app.register(adminRoutes, { runtime, token: adminToken })
@@ -64,7 +84,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const runtime = await openRuntime({ config, logger, schedule, ...(options.instanceId ? { instanceId: options.instanceId } : {}), ...(options.defaultMetrics === undefined ? {} : { defaultMetrics: options.defaultMetrics }) })
   const adminToken = config.adminToken ?? generateAdminToken()
   redactSecret(adminToken)
-  const app = await buildServer(runtime, adminToken)
+  // /health/ready answers 503 until the boot warmup has finished, so no traffic meets a cold instance.
+  let booted = !(schedule && config.warmupOnBoot)
+  const app = await buildServer(runtime, adminToken, { ready: () => booted })
   const address = await app.listen({ host: config.host, port: config.port })
   // The runtime file (URL + token, owner-only) lets the CLI reach this server; a generated token
   // is shown there and on the terminal, never in the log.
@@ -73,7 +95,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   if (schedule && runtime.scheduler) await runtime.scheduler.start()
   if (schedule && config.warmupOnBoot) {
-    runtime.runner.start({ groups: ['all'], trigger: 'boot' })
+    void runtime.runner.start({ groups: ['all'], trigger: 'boot' }).run.done.finally(() => {
+      booted = true
+    })
   }
 
   let closing: Promise<void> | undefined

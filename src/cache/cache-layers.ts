@@ -10,12 +10,12 @@
 // reconnect forever (redis-connections.ts), and the bus transport cannot crash the process
 // (redis-bus-transport.ts).
 import { BentoCache, bentostore, type BentoStore } from 'bentocache'
-import { redisDriver } from 'bentocache/drivers/redis'
 import type { CacheProvider } from 'bentocache/types'
 import type { Redis } from 'ioredis'
 import type { Logger } from '../logger.ts'
 import type { ResponseCacheOptions } from './cache-types.ts'
 import { entrySerializer } from './entry-serializer.ts'
+import { bufferRedisDriver } from './buffer-redis-driver.ts'
 import { memoryLayer, newMemoryLru, type MemoryLru } from './memory-layer.ts'
 import { RedisBusTransport } from './redis-bus-transport.ts'
 import { failFastOptions, openRedis } from './redis-connections.ts'
@@ -61,7 +61,7 @@ export function buildCacheLayers(options: ResponseCacheOptions, prefix: string, 
       connection.options.enableOfflineQueue = false
     })
     redis = connection
-    shared.useL2Layer(redisDriver({ connection }))
+    shared.useL2Layer(bufferRedisDriver({ connection }))
     // The bus only keeps L1 copies in step; without L1 there is nothing to tell other instances.
     if (sharedL1) {
       const transport = new RedisBusTransport({

@@ -1,26 +1,29 @@
-// How bentocache stores our entries, in L1 and in Redis. Its default serialiser JSON-encodes the
-// whole envelope, so the body (already JSON) is escaped into a JSON string on write and
-// unescaped by JSON.parse on every read, L1 hits included: for a 30 kB list page that parse is
-// most of a hit's cost. Here an entry is stored as a small JSON header, a newline, then the body
-// as it is: a read parses the header and slices the body off, so a hit never touches its bytes.
-// (JSON.stringify escapes newlines, so the first newline always ends the header.)
-// bentocache's `serialize: false` L1 mode would avoid the parse too, but it breaks once a value
-// read from Redis is copied into L1 (bentocache issue #111, still open in 1.6.1).
+// How bentocache stores our entries, in L1 and in Redis: one Buffer per entry, so the bytes sent
+// to clients are stored as bytes (Redis holds them as they are, L1 holds one Buffer, and an entry
+// read back is three views into it, not copies):
+//
+//   'B' | uint32 header length | header JSON | identity bytes | gzip bytes | brotli bytes
+//
+// The header carries bentocache's envelope (createdAt, logicalExpiration, tags), the ETag, the
+// store time and the three lengths. Reading parses the small header only; the bodies are never
+// touched. Redis is read with GETBUFFER (buffer-redis-driver.ts), so nothing is decoded to a
+// string on the way. Values that are not entries are stored as `J<json>`.
+//
+// Older formats are still read, so an upgrade does not turn every key in Redis cold:
+// `E<header>\n<body>` (body as text) and bentocache's default JSON envelope. Their bodies are
+// compressed when they are read (synchronously, once per copy read) and rewritten in this
+// format by the next reload.
 import type { CacheSerializer } from 'bentocache/types'
-import type { CacheEntry } from './cache-entry.ts'
+import { CacheEntry, entryFromIdentitySync } from './cache-entry.ts'
 
-/**
- * An entry as read back from L1 or Redis. It carries its logical expiry, so a reader can tell
- * a fresh value from one served within its grace without asking bentocache (see
- * ResponseCache.getOrLoad).
- */
+/** An entry as read back from L1 or Redis: it carries its logical expiry. */
 export interface StoredEntry extends CacheEntry {
   readonly logicalExpiration: number
 }
 
 /** True for an entry read back from a store whose logical expiry has passed. */
 export function isStoredEntryExpired(entry: CacheEntry, now: number = Date.now()): boolean {
-  const { logicalExpiration } = entry as Partial<StoredEntry>
+  const { logicalExpiration } = entry
   return logicalExpiration !== undefined && now >= logicalExpiration
 }
 
@@ -38,41 +41,79 @@ interface EntryHeader {
   tags?: string[]
   etag: string
   storedAt: number
+  /** Byte lengths of identity, gzip and brotli, in that order. */
+  lengths: [number, number, number]
 }
 
-const ENTRY = 'E'
+const BINARY = 0x42 // 'B'
+const LEGACY_ENTRY = 'E'
 const OTHER = 'J'
 
-function isCacheEntry(value: unknown): value is CacheEntry {
-  const entry = value as Partial<CacheEntry> | null
+function serializeEntry(item: StoredItem, entry: CacheEntry): Buffer {
+  // Only the fields below are written: a StoredEntry's own logicalExpiration is the item's.
+  const header: EntryHeader = {
+    createdAt: item.createdAt,
+    logicalExpiration: item.logicalExpiration,
+    ...(item.tags && item.tags.length > 0 ? { tags: item.tags } : {}),
+    etag: entry.etag,
+    storedAt: entry.storedAt,
+    lengths: [entry.identity.byteLength, entry.gzip.byteLength, entry.br.byteLength],
+  }
+  const headerBytes = Buffer.from(JSON.stringify(header), 'utf8')
+  const prefix = Buffer.allocUnsafe(5)
+  prefix[0] = BINARY
+  prefix.writeUInt32BE(headerBytes.byteLength, 1)
+  return Buffer.concat([prefix, headerBytes, entry.identity, entry.gzip, entry.br])
+}
+
+function deserializeEntry(stored: Buffer): StoredItem {
+  const headerEnd = 5 + stored.readUInt32BE(1)
+  const { etag, storedAt, lengths, ...envelope } = JSON.parse(stored.toString('utf8', 5, headerEnd)) as EntryHeader
+  const [identityLength, gzipLength, brLength] = lengths
+  const identityEnd = headerEnd + identityLength
+  const gzipEnd = identityEnd + gzipLength
+  if (gzipEnd + brLength !== stored.byteLength) throw new Error(`cache entry of ${stored.byteLength} bytes does not match its header's lengths`)
+  const value = new CacheEntry(stored.subarray(headerEnd, identityEnd), stored.subarray(identityEnd, gzipEnd), stored.subarray(gzipEnd), etag, storedAt, envelope.logicalExpiration)
+  return { ...envelope, value }
+}
+
+interface LegacyEntry {
+  body: string
+  etag: string
+  storedAt: number
+}
+
+function isLegacyEntry(value: unknown): value is LegacyEntry {
+  const entry = value as Partial<LegacyEntry> | null
   return typeof entry === 'object' && entry !== null && typeof entry.body === 'string' && typeof entry.etag === 'string' && typeof entry.storedAt === 'number'
 }
 
-export const entrySerializer: CacheSerializer = {
-  serialize(item: StoredItem): string {
-    if (!isCacheEntry(item.value)) return OTHER + JSON.stringify(item)
-    // Only the fields below are written: a StoredEntry's own logicalExpiration is the item's.
-    const header: EntryHeader = {
-      createdAt: item.createdAt,
-      logicalExpiration: item.logicalExpiration,
-      ...(item.tags && item.tags.length > 0 ? { tags: item.tags } : {}),
-      etag: item.value.etag,
-      storedAt: item.value.storedAt,
-    }
-    return `${ENTRY}${JSON.stringify(header)}\n${item.value.body}`
+function deserializeText(stored: string): StoredItem {
+  if (stored.startsWith(OTHER)) return JSON.parse(stored.slice(1)) as StoredItem
+  if (stored.startsWith(LEGACY_ENTRY)) {
+    const newline = stored.indexOf('\n')
+    const { etag, storedAt, ...envelope } = JSON.parse(stored.slice(1, newline)) as Omit<EntryHeader, 'lengths'>
+    return { ...envelope, value: entryFromIdentitySync(Buffer.from(stored.slice(newline + 1), 'utf8'), etag, storedAt, envelope.logicalExpiration) }
+  }
+  // bentocache's default serialiser (an entry stored before either format).
+  const item = JSON.parse(stored) as StoredItem
+  if (isLegacyEntry(item.value)) item.value = entryFromIdentitySync(Buffer.from(item.value.body, 'utf8'), item.value.etag, item.value.storedAt, item.logicalExpiration)
+  return item
+}
+
+/** bentocache's types say serialise to a string; its memory driver and our Redis driver carry Buffers as they are. */
+export const entrySerializer = {
+  serialize(item: StoredItem): Buffer | string {
+    if (item.value instanceof CacheEntry) return serializeEntry(item, item.value)
+    return OTHER + JSON.stringify(item)
   },
 
-  deserialize(stored: string): StoredItem {
-    if (stored.startsWith(OTHER)) return JSON.parse(stored.slice(1)) as StoredItem
-    if (!stored.startsWith(ENTRY)) {
-      // Written by bentocache's default serialiser (an entry stored before this format).
-      const item = JSON.parse(stored) as StoredItem
-      if (isCacheEntry(item.value)) item.value = { ...item.value, logicalExpiration: item.logicalExpiration }
-      return item
-    }
-    const newline = stored.indexOf('\n')
-    const { etag, storedAt, ...envelope } = JSON.parse(stored.slice(1, newline)) as EntryHeader
-    const value: StoredEntry = { body: stored.slice(newline + 1), etag, storedAt, logicalExpiration: envelope.logicalExpiration }
-    return { ...envelope, value }
+  deserialize(stored: Buffer | string): StoredItem {
+    if (typeof stored === 'string') return deserializeText(stored)
+    if (stored[0] === BINARY) return deserializeEntry(stored)
+    return deserializeText(stored.toString('utf8'))
   },
+} satisfies Record<keyof CacheSerializer, unknown> as unknown as CacheSerializer & {
+  serialize(item: StoredItem): Buffer | string
+  deserialize(stored: Buffer | string): StoredItem
 }

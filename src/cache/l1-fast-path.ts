@@ -7,7 +7,7 @@
 import { LRUCache } from 'lru-cache'
 import type { CacheEntry } from './cache-entry.ts'
 import { entrySerializer, isStoredEntryExpired } from './entry-serializer.ts'
-import type { MemoryLru } from './memory-layer.ts'
+import type { MemoryLru, StoredValue } from './memory-layer.ts'
 
 const MB = 1024 * 1024
 
@@ -17,7 +17,7 @@ export class L1FastPath {
    * is unchanged (the same string), a hit reuses it instead of parsing its header again (the
    * largest cost left in an L1 hit, `npm run bench -- --profile`). Bounded apart from L1.
    */
-  readonly #parsed = new LRUCache<string, { stored: string; entry: CacheEntry }>({ max: 5000, maxSize: 64 * MB, sizeCalculation: (parsed) => Math.max(1, parsed.stored.length * 2) })
+  readonly #parsed = new LRUCache<string, { stored: StoredValue; entry: CacheEntry }>({ max: 5000, maxSize: 64 * MB, sizeCalculation: (parsed) => Math.max(1, typeof parsed.stored === 'string' ? parsed.stored.length * 2 : parsed.stored.byteLength) })
 
   constructor(private readonly lru: MemoryLru | undefined, private readonly prefix: string) {}
 

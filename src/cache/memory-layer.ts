@@ -8,23 +8,27 @@ import { MemoryDriver } from 'bentocache/drivers/memory'
 import type { CreateDriverResult, L1CacheDriver, MemoryConfig } from 'bentocache/types'
 import { LRUCache } from 'lru-cache'
 
-export type MemoryLru = LRUCache<string, string>
+/** A serialised entry (entry-serializer.ts): one Buffer for response bodies, a string for anything else. */
+export type StoredValue = string | Buffer
+
+export type MemoryLru = LRUCache<string, StoredValue>
 
 export function newMemoryLru(maxItems: number, maxBytes: number): MemoryLru {
   // bentocache's own settings (expired entries are dropped when read, no timers), plus a size
-  // bound, since bodies range from bytes to megabytes. Size is UTF-16 length: cheap, and close
-  // to what V8 holds.
-  return new LRUCache<string, string>({
+  // bound, since bodies range from bytes to megabytes. Size is a Buffer's bytes, or a string's
+  // UTF-16 length: cheap, and close to what V8 holds.
+  return new LRUCache<string, StoredValue>({
     max: maxItems,
     maxSize: maxBytes,
-    sizeCalculation: (value) => Math.max(1, value.length * 2),
+    sizeCalculation: (value) => Math.max(1, typeof value === 'string' ? value.length * 2 : value.byteLength),
     ttlAutopurge: false,
   })
 }
 
 /** A bentocache L1 layer backed by `lru`. */
 export function memoryLayer(lru: MemoryLru): CreateDriverResult<L1CacheDriver> {
-  return { options: {}, factory: (config: MemoryConfig) => new MemoryDriver({ ...config, cacheInstance: lru }) }
+  // The driver's type says strings; it stores and returns whatever the serialiser produced, Buffers included.
+  return { options: {}, factory: (config: MemoryConfig) => new MemoryDriver({ ...config, cacheInstance: lru as unknown as LRUCache<string, string> }) }
 }
 
 /** The cache keys held in `lru` for the store with `prefix`, without that prefix. */

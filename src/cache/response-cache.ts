@@ -346,7 +346,7 @@ export class ResponseCache {
       if (failure !== undefined) throw failure
     }
     const value = forced || !this.#limiter ? await loader() : await this.#limiter.run(loader)
-    const entry = createEntry(value)
+    const entry = await createEntry(value)
     this.#backoff.forget(key)
     call.produced = entry
     return entry

@@ -48,13 +48,18 @@ export class QueryCounter {
 
 // Errors that mean "the server is not there or not answering", as opposed to a bad query.
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P03', '57014', '08000', '08003', '08006', '08001', '08004'])
+// Whole SQLSTATE classes: 08 connection exceptions, 28 authorization (a pg_hba.conf rejection, a
+// wrong password), 53 insufficient resources (too many connections), 57P operator intervention
+// (shutdown, crash, starting up), and 3D000 (the database does not exist). The server cannot
+// serve queries; none of them is the query's fault.
+const UNAVAILABLE_CLASSES = /^(08|28|53|57P)|^3D000$/
 const UNAVAILABLE_MESSAGES = /timeout|terminat|Connection terminated|connect|closed|ended|not queryable/i
 
 export function isUnavailable(error: unknown): boolean {
   if (error instanceof DatabaseUnavailableError) return true
   if (!(error instanceof Error)) return false
   const code = (error as { code?: unknown }).code
-  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true
+  if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || UNAVAILABLE_CLASSES.test(code))) return true
   // pg reports most transport failures without a code.
   return code === undefined && UNAVAILABLE_MESSAGES.test(error.message)
 }

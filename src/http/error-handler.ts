@@ -4,6 +4,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify'
 import type { SchemaErrorDataVar } from 'fastify/types/schema.js'
 import { BusyError, isAppError } from '../errors.ts'
+import { NO_CONTROL_CHARACTERS } from './input.ts'
 
 interface ValidationFailure extends Error {
   statusCode: number
@@ -20,6 +21,8 @@ export function schemaErrorFormatter(errors: FastifySchemaValidationError[], dat
   if (first?.keyword === 'additionalProperties') {
     parameter = path ? `${path}.${String(params.additionalProperty)}` : String(params.additionalProperty)
     reason = dataVar === 'querystring' ? 'is not a known parameter' : 'is not a known field'
+  } else if (first?.keyword === 'pattern' && params.pattern === NO_CONTROL_CHARACTERS) {
+    reason = 'must not contain control characters'
   } else if (first?.keyword === 'required') {
     parameter = String(params.missingProperty)
     reason = 'is required'
@@ -36,8 +39,9 @@ export function schemaErrorFormatter(errors: FastifySchemaValidationError[], dat
  * Errors Fastify raises before routing (a URL that is not valid percent-encoded UTF-8) bypass
  * the error handler; this gives them the same `{ error, message }` shape as every other error.
  */
-export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const status = error.statusCode ?? 400
+  void reply.header('x-request-id', request.id)
   void reply.status(status).send(status < 500
     ? { error: error.code === 'FST_ERR_BAD_URL' ? 'E_BAD_URL' : (error.code ?? 'E_BAD_REQUEST'), message: error.message }
     : { error: 'E_INTERNAL', message: 'Internal server error' })

@@ -3,7 +3,8 @@
 import type { CacheTtls } from '../config.ts'
 import type { CachePolicy, ResponseCache } from '../cache/response-cache.ts'
 import { canonicalKey } from '../cache/keys.ts'
-import { InvalidParameterError, NotFoundError } from '../errors.ts'
+import { LRUCache } from 'lru-cache'
+import { InvalidParameterError, NotFoundError, type AppError } from '../errors.ts'
 import type { CachedBody } from '../http/cached-reply.ts'
 import { DEFAULT_PAGE_SIZE, FILTER_FIELDS, type FilterOptions, type Level, type ListQuery } from './model.ts'
 import type { SchoolDetail, SchoolRepository } from './repository.ts'
@@ -42,12 +43,26 @@ export interface ListRequest {
   [field: string]: unknown
 }
 
+/** At most this many remembered error answers per process (a few hundred bytes each). */
+const KNOWN_ERRORS_MAX = 10_000
+
 export class SchoolReads {
+  /**
+   * Answers that are client errors found by a load (an unknown school: 404; a page past the end:
+   * 400), remembered in process memory for `errorTtlSeconds` so repeating one costs no database
+   * query. Never in Redis, bounded by count; a warmup that loads the key forgets it at once.
+   */
+  readonly #knownErrors: LRUCache<string, AppError> | undefined
+
   constructor(
     private readonly repository: SchoolRepository,
     private readonly cache: ResponseCache,
     readonly policies: SchoolPolicies,
-  ) {}
+    options: { errorTtlSeconds?: number } = {},
+  ) {
+    const ttlSeconds = options.errorTtlSeconds ?? 10
+    this.#knownErrors = ttlSeconds > 0 ? new LRUCache({ max: KNOWN_ERRORS_MAX, ttl: ttlSeconds * 1000, ttlAutopurge: false }) : undefined
+  }
 
   /** Parsed filter options per level, reused while the cached document's ETag is unchanged. */
   readonly #knownCodes = new Map<Level, { etag: string; codes: Map<string, Set<string>> }>()
@@ -78,8 +93,8 @@ export class SchoolReads {
   async assertKnownCodes(query: ListQuery): Promise<void> {
     const cached = await this.filterOptions(query.level)
     let known = this.#knownCodes.get(query.level)
-    if (known?.etag !== cached.etag) {
-      known = { etag: cached.etag, codes: codeSets(JSON.parse(cached.body) as FilterOptions) }
+    if (known?.etag !== cached.entry.etag) {
+      known = { etag: cached.entry.etag, codes: codeSets(JSON.parse(cached.entry.body) as FilterOptions) }
       this.#knownCodes.set(query.level, known)
     }
     assertCodesIn(query, known.codes)
@@ -110,7 +125,8 @@ export class SchoolReads {
 
   warmList(query: ListQuery): Promise<void> {
     // A search (learned from traffic) is warmed under the search policy it is read with.
-    return this.cache.refresh(this.listKey(query), query.q ? this.policies.search : this.policies.list, () => this.loadList(query)).then(() => undefined)
+    const key = this.listKey(query)
+    return this.cache.refresh(key, query.q ? this.policies.search : this.policies.list, () => this.loadList(query)).then(() => this.#forgetError(key))
   }
 
   private async loadList(query: ListQuery): Promise<unknown> {
@@ -132,7 +148,8 @@ export class SchoolReads {
 
   /** `load` lets a warmup hand in the detail from a batch it loaded (see warm-targets.ts). */
   warmDetail(schoolNo: string, load?: () => Promise<SchoolDetail | null | undefined>): Promise<void> {
-    return this.cache.refresh(this.detailKey(schoolNo), this.policies.detail, () => this.loadDetail(schoolNo, load)).then(() => undefined)
+    const key = this.detailKey(schoolNo)
+    return this.cache.refresh(key, this.policies.detail, () => this.loadDetail(schoolNo, load)).then(() => this.#forgetError(key))
   }
 
   private async loadDetail(schoolNo: string, load: () => Promise<SchoolDetail | null | undefined> = () => this.repository.detail(schoolNo)): Promise<unknown> {
@@ -163,9 +180,25 @@ export class SchoolReads {
     return this.cache.refresh(this.statsKey, this.policies.stats, () => this.repository.stats()).then(() => undefined)
   }
 
+  #forgetError(key: string): void {
+    this.#knownErrors?.delete(key)
+  }
+
   private async read(key: string, policy: CachePolicy, loader: () => Promise<unknown>): Promise<CachedBody> {
-    const { entry, state } = await this.cache.getOrLoad(key, policy, loader)
-    return { body: entry.body, etag: entry.etag, state }
+    if (this.#knownErrors !== undefined && this.#knownErrors.size > 0) {
+      const known = this.#knownErrors.get(key)
+      if (known) throw known
+    }
+    let result: Awaited<ReturnType<ResponseCache['getOrLoad']>>
+    try {
+      result = await this.cache.getOrLoad(key, policy, loader)
+    } catch (error) {
+      if (error instanceof NotFoundError || error instanceof InvalidParameterError) this.#knownErrors?.set(key, error)
+      throw error
+    }
+    const { entry, state } = result
+    // A search's cache state would tell any client whether someone else searched that term.
+    return policy.localOnly ? { entry, state, private: true } : { entry, state }
   }
 }
 

@@ -8,8 +8,10 @@ import type { ListRequest, PreparedList, SchoolReads } from './reads.ts'
 import { emptyQuerySchema, errorSchema, filtersQuerySchema, listQuerySchema, listResponseSchema, schoolNoParams } from './schemas.ts'
 
 const cacheHeaders = {
-  'x-cache': { type: 'string', enum: ['hit', 'miss', 'stale'], description: 'Whether the body came from cache' },
-  etag: { type: 'string', description: 'Strong ETag; send it back in If-None-Match for a 304' },
+  'x-cache': { type: 'string', enum: ['hit', 'miss', 'stale'], description: 'Whether the body came from cache; absent on searches (q)' },
+  etag: { type: 'string', description: 'Strong ETag of the encoding sent; send it back in If-None-Match for a 304' },
+  'content-encoding': { type: 'string', enum: ['br', 'gzip'], description: 'Per Accept-Encoding; absent for identity' },
+  vary: { type: 'string', description: 'Accept-Encoding' },
 }
 
 const documented = (description: string, okSchema: object) => ({

@@ -1,6 +1,7 @@
 // JSON schemas of the school API: Fastify validates every request against them (unknown
 // parameters, wrong types and out-of-range numbers get 400 before any handler runs) and
 // @fastify/swagger publishes them at /docs.
+import { MAX_SEARCH_LENGTH, NO_CONTROL_CHARACTERS } from '../http/input.ts'
 import { DEFAULT_PAGE_SIZE, FILTER_FIELDS, MAX_PAGE_SIZE, type Level } from './model.ts'
 
 const codeList = (description: string) => ({
@@ -28,7 +29,7 @@ export function listQuerySchema(level: Level) {
     properties: {
       page: { type: 'integer', minimum: 1, maximum: 10_000, default: 1, description: 'Page number, from 1' },
       pageSize: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE, description: `Items per page, at most ${MAX_PAGE_SIZE}` },
-      q: { type: 'string', minLength: 1, maxLength: 100, description: 'Name search, English or Chinese' },
+      q: { type: 'string', minLength: 1, maxLength: MAX_SEARCH_LENGTH, pattern: NO_CONTROL_CHARACTERS, description: `Name search, English or Chinese: 1 to ${MAX_SEARCH_LENGTH} characters, no control characters` },
       ...Object.fromEntries(FILTER_FIELDS[level].map((field) => [field, codeList(FIELD_DESCRIPTIONS[field]!)])),
     },
   }

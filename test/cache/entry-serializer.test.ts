@@ -1,42 +1,76 @@
-// The storage format: entries come back exactly as they went in, with the body stored as is
-// (not escaped into JSON), and anything else still round-trips as JSON.
+// The storage format: an entry is one Buffer (header, identity, gzip and brotli bytes) that comes
+// back as the same bytes (views into the stored Buffer, not copies); anything else round-trips as
+// JSON; entries in the formats before this one are still read, and compressed as they are.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import zlib from 'node:zlib'
 import fc from 'fast-check'
-import { createEntry } from '../../src/cache/cache-entry.ts'
+import { CacheEntry, createEntry, strongEtag } from '../../src/cache/cache-entry.ts'
 import { entrySerializer, isStoredEntryExpired } from '../../src/cache/entry-serializer.ts'
 
-test('an entry round-trips, and its body is stored verbatim after a one-line header', () => {
-  fc.assert(fc.property(fc.jsonValue(), fc.integer({ min: 0 }), fc.array(fc.string(), { maxLength: 2 }), (value, createdAt, tags) => {
-    const entry = createEntry(value, createdAt)
+const decoded = (entry: CacheEntry) => ({
+  identity: entry.identity.toString('utf8'),
+  gzip: zlib.gunzipSync(entry.gzip).toString('utf8'),
+  br: zlib.brotliDecompressSync(entry.br).toString('utf8'),
+})
+
+test('an entry round-trips: every encoding decodes to the JSON, the bytes come back unchanged, as views', async () => {
+  await fc.assert(fc.asyncProperty(fc.jsonValue(), fc.integer({ min: 0 }), fc.array(fc.string(), { maxLength: 2 }), async (value, createdAt, tags) => {
+    const entry = await createEntry(value, createdAt)
+    const json = JSON.stringify(value)
+    assert.deepEqual(decoded(entry), { identity: json, gzip: json, br: json })
+    assert.equal(entry.body, json)
+    assert.equal(entry.etag, strongEtag(json))
+    assert.equal(entry.gzipEtag, `${entry.etag.slice(0, -1)}-gzip"`)
+    assert.equal(entry.brEtag, `${entry.etag.slice(0, -1)}-br"`)
     const item = { value: entry, createdAt, logicalExpiration: createdAt + 1000, ...(tags.length > 0 ? { tags } : {}) }
     const stored = entrySerializer.serialize(item)
-    assert.ok(stored.endsWith(`\n${entry.body}`))
-    assert.ok(!stored.slice(0, stored.length - entry.body.length - 1).includes('\n'), 'the header is one line')
-    // Read back, the entry also carries the item's logical expiry (see isStoredEntryExpired).
-    assert.deepEqual(entrySerializer.deserialize(stored), { ...item, value: { ...entry, logicalExpiration: item.logicalExpiration } })
-  }))
+    assert.ok(Buffer.isBuffer(stored))
+    const read = entrySerializer.deserialize(stored)
+    const back = read.value as CacheEntry
+    assert.deepEqual({ ...read, value: undefined }, { ...item, value: undefined })
+    assert.ok(back.identity.equals(entry.identity) && back.gzip.equals(entry.gzip) && back.br.equals(entry.br))
+    assert.equal(back.identity.buffer, (stored as Buffer).buffer, 'read back as views into the stored bytes')
+    assert.deepEqual([back.etag, back.gzipEtag, back.brEtag, back.storedAt, back.logicalExpiration], [entry.etag, entry.gzipEtag, entry.brEtag, entry.storedAt, item.logicalExpiration])
+  }), { numRuns: 60 })
 })
 
-test('a body full of newlines and quotes survives', () => {
-  const entry = createEntry({ text: 'line 1\nline 2 "quoted" \\ 中文' })
-  const item = { value: entry, createdAt: 1, logicalExpiration: 2 }
-  assert.deepEqual(entrySerializer.deserialize(entrySerializer.serialize(item)), { ...item, value: { ...entry, logicalExpiration: 2 } })
+test('a body full of newlines, quotes and Chinese survives', async () => {
+  const entry = await createEntry({ text: 'line 1\nline 2 "quoted" \\ 中文' })
+  const back = entrySerializer.deserialize(entrySerializer.serialize({ value: entry, createdAt: 1, logicalExpiration: 2 })).value as CacheEntry
+  assert.equal(back.body, entry.body)
 })
 
-test('an entry read back knows whether it is past its logical expiry; one made by a loader never is', () => {
-  const entry = createEntry({ a: 1 })
-  const read = (logicalExpiration: number) => entrySerializer.deserialize(entrySerializer.serialize({ value: entry, createdAt: 1, logicalExpiration })).value as typeof entry
+test('an entry read back knows whether it is past its logical expiry; one made by a loader never is', async () => {
+  const entry = await createEntry({ a: 1 })
+  const read = (logicalExpiration: number) => entrySerializer.deserialize(entrySerializer.serialize({ value: entry, createdAt: 1, logicalExpiration })).value as CacheEntry
   assert.equal(isStoredEntryExpired(read(1000), 999), false)
   assert.equal(isStoredEntryExpired(read(1000), 1000), true)
   assert.equal(isStoredEntryExpired(entry, Number.MAX_SAFE_INTEGER), false)
-  // An entry stored by bentocache's default serialiser (plain JSON) carries its expiry too.
-  const legacy = entrySerializer.deserialize(JSON.stringify({ value: entry, createdAt: 1, logicalExpiration: 5 })).value as typeof entry
-  assert.equal(isStoredEntryExpired(legacy, 5), true)
+})
+
+test('entries of the earlier formats are read, from a string or from Redis bytes, and get their compressed forms', () => {
+  const body = JSON.stringify({ name: '中華基督教會基慧小學', n: 1 })
+  const etag = strongEtag(body)
+  const textFormat = `E${JSON.stringify({ createdAt: 1, logicalExpiration: 5, etag, storedAt: 1 })}\n${body}`
+  const defaultFormat = JSON.stringify({ value: { body, etag, storedAt: 1 }, createdAt: 1, logicalExpiration: 5 })
+  for (const stored of [textFormat, Buffer.from(textFormat), defaultFormat, Buffer.from(defaultFormat)]) {
+    const entry = entrySerializer.deserialize(stored).value as CacheEntry
+    assert.ok(entry instanceof CacheEntry)
+    assert.deepEqual(decoded(entry), { identity: body, gzip: body, br: body })
+    assert.equal(entry.etag, etag)
+    assert.equal(isStoredEntryExpired(entry, 5), true)
+  }
 })
 
 test('values that are not entries round-trip as JSON, and plain JSON from the default serialiser is read', () => {
   const item = { value: 1_795_000_000_000, createdAt: 1, logicalExpiration: 2, tags: ['t'] }
   assert.deepEqual(entrySerializer.deserialize(entrySerializer.serialize(item)), item)
   assert.deepEqual(entrySerializer.deserialize(JSON.stringify(item)), item)
+  assert.deepEqual(entrySerializer.deserialize(Buffer.from(JSON.stringify(item))), item)
+})
+
+test('a truncated entry is refused, never served short', async () => {
+  const stored = entrySerializer.serialize({ value: await createEntry({ a: 'b'.repeat(100) }), createdAt: 1, logicalExpiration: 2 }) as unknown as Buffer
+  assert.throws(() => entrySerializer.deserialize(stored.subarray(0, stored.length - 3)), /does not match/)
 })

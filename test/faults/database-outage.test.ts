@@ -113,7 +113,7 @@ function databaseOutageSuite(title: string, options: { redis: boolean }): void {
           const response = await get(url)
           assert.equal(response.status, 200, `${url} during the outage: ${response.body.slice(0, 200)}`)
           assert.equal(withoutAsOf(response.body), withoutAsOf(before.body), `${url} changed during the outage`)
-          assert.equal(headerOf(response, 'etag'), expectedEtag(response.body))
+          assert.equal(headerOf(response, 'etag'), expectedEtag(response.body, headerOf(response, 'content-encoding')))
           assert.ok(['hit', 'stale'].includes(headerOf(response, 'x-cache') ?? ''), `${url}: x-cache ${headerOf(response, 'x-cache')}`)
           if (headerOf(response, 'x-cache') === 'stale') seenStale.add(url)
         }
@@ -125,7 +125,9 @@ function databaseOutageSuite(title: string, options: { redis: boolean }): void {
       assert.ok(health.elapsedMs < NO_HANG_MS)
       const body = JSON.parse(health.body) as { status: string; database: { ok: boolean } }
       assert.equal(body.status, 'degraded')
-      assert.equal(body.database.ok, false)
+      assert.deepEqual(body.database, { ok: false, kind: 'postgres', detail: 'unreachable' }, 'a fixed detail, never the error text')
+      assert.equal((await get('/health/live')).status, 200)
+      assert.equal((await get('/health/ready')).status, 200, 'warm keys still serve: a database outage does not drain the instance')
     })
 
     test('a warmup during the outage reports its failures and leaves the cached values as they were', async () => {
@@ -159,6 +161,23 @@ function databaseOutageSuite(title: string, options: { redis: boolean }): void {
       const health = await get('/health')
       assert.equal(health.status, 503)
       assert.ok(health.elapsedMs < NO_HANG_MS, `/health took ${Math.round(health.elapsedMs)} ms`)
+    })
+
+    test('pg_hba.conf rejects the server: cold keys 503 (not 500), /health in fixed words, the real error only in the log', async () => {
+      proxy!.cut('reject-auth')
+      for (const cold of coldUrls) assertUnavailable(cold, await get(cold))
+      for (const [url] of baseline) assert.equal((await get(url)).status, 200, url)
+      const health = await get('/health')
+      assert.equal(health.status, 503)
+      assert.deepEqual((JSON.parse(health.body) as { database: unknown }).database, { ok: false, kind: 'postgres', detail: 'unreachable' })
+      for (const secret of ['pg_hba', '10.20.30.40', 'schools_owner', 'schools_production', String(proxy!.port)]) {
+        assert.ok(!health.body.includes(secret), `/health shows '${secret}': ${health.body}`)
+      }
+      const logged = await running().waitForLog((line) => line.msg === 'health: database unreachable' && JSON.stringify(line).includes('no pg_hba.conf entry'), 10_000, 'the pg_hba error in the log')
+      assert.equal(logged.level, 40)
+      const before = running().output.filter((line) => line.includes('health: database unreachable')).length
+      for (let probe = 0; probe < 5; probe += 1) assert.equal((await get('/health')).status, 503)
+      assert.equal(running().output.filter((line) => line.includes('health: database unreachable')).length, before, 'one log line per change of state, not per probe')
     })
 
     test('everything recovers when the database is reachable again', async () => {

@@ -1,5 +1,5 @@
-// Hostile input: 10 000 generated requests (fast-check, fixed seed, printed) against every
-// route, through the real app in process (app.inject: the HTTP parsing and routing are
+// Hostile input: generated requests (fast-check, several fixed seeds, printed) against every
+// route, on PGlite and on PostgreSQL (with Redis) when the run has them, through the real app in process (app.inject: the HTTP parsing and routing are
 // Fastify's own, and it is fast). Nothing may answer 5xx, every answer must be one a client can
 // act on, and the cache must not grow beyond the queries that were valid: junk must not be
 // able to fill the cache (and, with Redis, the shared cache).
@@ -14,12 +14,14 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import fc from 'fast-check'
 import { createTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../helpers/app.ts'
-import { testDatabaseUrl, testRedisUrl } from '../helpers/env.ts'
+import { availableBackends, type DatabaseBackend } from '../helpers/database.ts'
+import { testRedisUrl } from '../helpers/env.ts'
 import { deleteKeysUnder, rawRedis } from '../helpers/redis.ts'
-import { hostileRequest, type HostileRequest, type RouteClass } from './hostile-requests.ts'
+import { CONTROL_CHARACTERS, hostileRequest, type HostileRequest, type RouteClass } from './hostile-requests.ts'
 
-const SEED = Number(process.env.FAULTS_SEED || 20260527)
-const RUNS = Number(process.env.FAULTS_RUNS || 10_000)
+/** FAULTS_SEED replays one seed; by default three fixed seeds run, each FAULTS_RUNS requests. */
+const SEEDS = process.env.FAULTS_SEED ? [Number(process.env.FAULTS_SEED)] : [20260527, 7, 424242]
+const RUNS = Number(process.env.FAULTS_RUNS || 3000)
 
 const PUBLIC_ALLOWED: Record<Exclude<RouteClass, 'admin-read' | 'admin-write'>, number[]> = {
   list: [200, 304, 400],
@@ -40,7 +42,8 @@ function allowedStatuses(request: HostileRequest): number[] {
 /** Cached routes: a 200 or 304 of one of these may have created a cache key. */
 const CACHED: RouteClass[] = ['list', 'detail', 'filters', 'stats']
 
-describe(`hostile input: ${RUNS} generated requests, seed ${SEED}`, () => {
+function hostileInputSuite(backend: DatabaseBackend): void {
+describe(`hostile input [${backend}${backend === 'postgres' && testRedisUrl ? ' + redis' : ''}]: ${RUNS} generated requests per seed, seeds ${SEEDS.join(', ')}`, () => {
   let current: TestApp | undefined
   let knownSchoolNos: string[] = []
 
@@ -51,7 +54,7 @@ describe(`hostile input: ${RUNS} generated requests, seed ${SEED}`, () => {
 
   before(async () => {
     // PostgreSQL and Redis when the run has them (CI always does): the shared cache is the one junk must not fill.
-    current = await createTestApp({ backend: testDatabaseUrl ? 'postgres' : 'pglite', redis: Boolean(testRedisUrl) })
+    current = await createTestApp({ backend, redis: backend === 'postgres' && Boolean(testRedisUrl) })
     const authorization = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }
     // Everything the warmup covers (filter options included, which list validation reads) is cached
     // before the run, so every key the run adds comes from a request of the run.
@@ -72,7 +75,30 @@ describe(`hostile input: ${RUNS} generated requests, seed ${SEED}`, () => {
     await current?.close()
   })
 
-  test('never a 5xx, only the statuses each route allows, and the cache grows only by valid queries', async (t) => {
+  test('a control character in q or in any other string parameter is a 400 naming it, without a query', async () => {
+    const cases: [string, (text: string) => string][] = [
+      ['q', (text) => `/api/schools/primary?q=${text}`],
+      ['q', (text) => `/api/schools/secondary?pageSize=5&q=${encodeURIComponent('holy')}${text}`],
+      ['district', (text) => `/api/schools/primary?district=kowloon-city${text}`],
+      ['category', (text) => `/api/schools/secondary?category=${text}aided`],
+      ['level', (text) => `/api/schools/filters?level=primary${text}`],
+      ['schoolNo', (text) => `/api/schools/${text}12345678901`],
+    ]
+    const queriesBefore = app().runtime.db.counter.total
+    for (const control of CONTROL_CHARACTERS) {
+      for (const [parameter, url] of cases) {
+        const request = url(encodeURIComponent(control))
+        const response = await app().app.inject({ method: 'GET', url: request })
+        assert.equal(response.statusCode, 400, `${request}: ${response.body}`)
+        const body = response.json() as { error: string; parameter?: string; message: string }
+        assert.equal(body.parameter, parameter, `${request}: ${response.body}`)
+        if (parameter === 'q') assert.match(body.message, /control characters/)
+      }
+    }
+    assert.equal(app().runtime.db.counter.total, queriesBefore, 'no database query for a refused parameter')
+  })
+
+  for (const SEED of SEEDS) test(`seed ${SEED}: never a 5xx, only the statuses each route allows, and the cache grows only by valid queries`, async (t) => {
     t.diagnostic(`fast-check seed ${SEED} (set FAULTS_SEED to replay another), ${RUNS} runs`)
     const keysBefore = (await app().runtime.cache.stats()).keys
     const validQueries = new Set<string>()
@@ -120,3 +146,6 @@ describe(`hostile input: ${RUNS} generated requests, seed ${SEED}`, () => {
     assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted'), false)
   })
 })
+}
+
+for (const backend of availableBackends()) hostileInputSuite(backend)

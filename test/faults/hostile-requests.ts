@@ -24,7 +24,7 @@ const NUMBERS = ['0', '1', '2', '3', '35', '99', '100', '101', '10000', '10001',
 const ATTACKS = ["' OR 1=1--", "'; DROP TABLE schools;--", '1; SELECT pg_sleep(10)', '<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', '${7*7}', '{{7*7}}', '../../etc/passwd', '\u0000', '%00', '中文', 'ｋｏｗｌｏｏｎ', 'kowloon-city,sha-tin', 'KOWLOON-CITY', 'a,,b', ',', ' ', '\r\nX-Injected: 1']
 /** Sent as they are: broken percent-encoding and percent-encoded invalid UTF-8. */
 const RAW_BROKEN = ['%', '%zz', '%C3%28', '%FF%FE', '%ED%A0%80', '%E4%B8', '%25%', '%%%', '%C0%AF', '%u0041']
-const PARAM_NAMES = ['page', 'pageSize', 'q', 'district', 'schoolNet', 'banding', 'category', 'schoolGroup', 'gender', 'religion', 'session', 'level', 'token', 'access_token', '__proto__', 'constructor', 'toString', 'page[]', 'district[0]', '', 'x']
+const PARAM_NAMES = ['page', 'pageSize', 'q', 'q', 'district', 'schoolNet', 'banding', 'category', 'schoolGroup', 'gender', 'religion', 'session', 'level', 'token', 'access_token', '__proto__', 'constructor', 'toString', 'page[]', 'district[0]', '', 'x']
 
 function encode(value: string): string {
   try {
@@ -34,6 +34,19 @@ function encode(value: string): string {
   }
 }
 
+/** Every control character (C0, DEL, C1): a NUL reaching PostgreSQL was a 500. */
+export const CONTROL_CHARACTERS: readonly string[] = [
+  ...Array.from({ length: 0x20 }, (_, code) => String.fromCharCode(code)),
+  ...Array.from({ length: 0x21 }, (_, offset) => String.fromCharCode(0x7f + offset)),
+]
+
+/** Text with control characters somewhere in it: alone, leading, trailing, or inside a name or a code. */
+const withControlCharacters: fc.Arbitrary<string> = fc.tuple(
+  fc.constantFrom('', 'holy', '中華', 'kowloon-city', 'a'),
+  fc.array(fc.constantFrom(...CONTROL_CHARACTERS), { minLength: 1, maxLength: 3 }),
+  fc.constantFrom('', 'b', '學校', '-x'),
+).map(([before, controls, after]) => `${before}${controls.join('')}${after}`)
+
 // 100 KB values are rare (about one request in 30): each costs a 100 KB URL to build and parse.
 const paramValue: fc.Arbitrary<string> = fc.oneof(
   { weight: 20, arbitrary: fc.constantFrom(...VALID_CODES).map(encode) },
@@ -41,6 +54,7 @@ const paramValue: fc.Arbitrary<string> = fc.oneof(
   { weight: 10, arbitrary: fc.integer({ min: -2_000_000_000, max: 2_000_000_000 }).map(String) },
   { weight: 15, arbitrary: fc.constantFrom(...ATTACKS).map(encode) },
   { weight: 10, arbitrary: fc.constantFrom(...RAW_BROKEN) },
+  { weight: 10, arbitrary: withControlCharacters.map(encode) },
   { weight: 10, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }).map(encode) },
   { weight: 5, arbitrary: fc.string({ unit: 'grapheme', maxLength: 60 }).map(encode) },
   { weight: 1, arbitrary: fc.constant(HUGE) },
@@ -68,6 +82,7 @@ function pathSegment(knownSchoolNos: readonly string[]): fc.Arbitrary<string> {
     { weight: 2, arbitrary: fc.stringMatching(/^[0-9]{12}$/) },
     { weight: 2, arbitrary: fc.constantFrom('000000000000', '12345678901', '1234567890123', 'abc', '1e11', '%20', '..%2F..%2Fetc', 'primary%00', "1'OR'1", '-1', ...RAW_BROKEN) },
     { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }).filter((text) => text !== '').map(encode) },
+    { weight: 1, arbitrary: withControlCharacters.map(encode) },
   )
 }
 

@@ -61,7 +61,7 @@ if (skipUnlessServers('graceful shutdown under load', ['postgres', 'redis'])) {
       try {
         const keys = await keysUnder(client, `${prefix}:cache`)
         assert.ok(keys.length > 0)
-        for (const key of keys) assert.equal(incompleteEntry(await client.get(key)), undefined, `Redis key ${key} after the shutdown`)
+        for (const key of keys) assert.equal(incompleteEntry(await client.getBuffer(key)), undefined, `Redis key ${key} after the shutdown`)
         return keys
       } finally {
         client.disconnect()

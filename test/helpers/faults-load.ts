@@ -3,8 +3,10 @@
 // stream with a bounded number of workers, and a check that a value left in Redis is a whole
 // cache entry.
 import { createHash } from 'node:crypto'
+import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
+import { CacheEntry } from '../../src/cache/cache-entry.ts'
 import { entrySerializer } from '../../src/cache/entry-serializer.ts'
 import { PROJECT_ROOT } from '../../src/config.ts'
 import type { HttpResult } from './faults-server.ts'
@@ -141,8 +143,10 @@ export class RequestStream {
 }
 
 /** The strong ETag the cache computes, recomputed here independently: quoted base64url SHA-1 of the body. */
-export function expectedEtag(body: string): string {
-  return `"${createHash('sha1').update(body).digest('base64url')}"`
+export function expectedEtag(body: string, contentEncoding?: string | null): string {
+  const hash = createHash('sha1').update(body).digest('base64url')
+  // Compressed representations have their own strong ETag: the identity hash with the encoding.
+  return contentEncoding === 'br' || contentEncoding === 'gzip' ? `"${hash}-${contentEncoding}"` : `"${hash}"`
 }
 
 /**
@@ -151,21 +155,27 @@ export function expectedEtag(body: string): string {
  * independently: an envelope with its expiry, the body valid JSON and the ETag the hash of
  * exactly that body. A write cut short fails one of these.
  */
-export function incompleteEntry(raw: string | null): string | undefined {
+export function incompleteEntry(raw: Buffer | string | null): string | undefined {
   if (raw === null) return 'no value'
-  let envelope: { value?: { body?: unknown; etag?: unknown; storedAt?: unknown }; logicalExpiration?: unknown }
+  let envelope: { value?: CacheEntry; logicalExpiration?: unknown }
   try {
     envelope = entrySerializer.deserialize(raw) as typeof envelope
   } catch {
-    return `cannot be decoded: ${raw.slice(0, 80)}`
+    return `cannot be decoded: ${raw.slice(0, 80).toString()}`
   }
   const entry = envelope.value
   if (typeof envelope.logicalExpiration !== 'number') return 'no logicalExpiration'
-  if (!entry || typeof entry.body !== 'string' || typeof entry.etag !== 'string' || typeof entry.storedAt !== 'number') return 'envelope without { body, etag, storedAt }'
+  if (!(entry instanceof CacheEntry) || typeof entry.etag !== 'string' || typeof entry.storedAt !== 'number') return 'envelope without an entry { identity, gzip, br, etag, storedAt }'
   try {
     JSON.parse(entry.body)
   } catch {
     return 'body is not JSON'
+  }
+  try {
+    if (!gunzipSync(entry.gzip).equals(entry.identity)) return 'gzip bytes do not decode to the body'
+    if (!brotliDecompressSync(entry.br).equals(entry.identity)) return 'brotli bytes do not decode to the body'
+  } catch {
+    return 'compressed bytes cannot be decoded'
   }
   return entry.etag === expectedEtag(entry.body) ? undefined : 'etag does not match the body'
 }

@@ -3,14 +3,28 @@
 // - 'refuse': every open connection is reset and new ones are closed at once (the server died,
 //   or a firewall rejects): clients see errors immediately;
 // - 'blackhole': open connections are reset, new ones are accepted and then never answered (a
-//   partition, a hung server): clients only find out through their own timeouts.
+//   partition, a hung server): clients only find out through their own timeouts;
+// - 'reject-auth': open connections are reset, and a new one is answered the way PostgreSQL
+//   answers a client that pg_hba.conf does not admit (FATAL 28000, naming host, user, database).
 // It can also hold the client-to-server direction, so a test can keep one query in flight for
 // exactly as long as it needs (a request still running when SIGTERM arrives), or slow every
 // query down so that a warmup reliably takes a while.
 import { once } from 'node:events'
 import net from 'node:net'
 
-export type ProxyMode = 'pass' | 'refuse' | 'blackhole'
+export type ProxyMode = 'pass' | 'refuse' | 'blackhole' | 'reject-auth'
+
+/** The text PostgreSQL sends when pg_hba.conf rejects a connection: it names a host, a user and a database. */
+export const PG_HBA_MESSAGE = 'no pg_hba.conf entry for host "10.20.30.40", user "schools_owner", database "schools_production", no encryption'
+
+/** A PostgreSQL ErrorResponse message (FATAL, SQLSTATE 28000) carrying PG_HBA_MESSAGE. */
+const PG_HBA_REJECTION = ((): Buffer => {
+  const fields = Buffer.concat([['S', 'FATAL'], ['V', 'FATAL'], ['C', '28000'], ['M', PG_HBA_MESSAGE]].map(([type, value]) => Buffer.from(`${type}${value}\0`)).concat(Buffer.from([0])))
+  const header = Buffer.alloc(5)
+  header.write('E', 0)
+  header.writeInt32BE(fields.length + 4, 1)
+  return Buffer.concat([header, fields])
+})()
 
 interface Pair {
   client: net.Socket
@@ -108,6 +122,10 @@ export class FaultProxy {
     client.on('error', () => {})
     if (this.#mode === 'refuse') {
       client.destroy()
+      return
+    }
+    if (this.#mode === 'reject-auth') {
+      client.once('data', () => client.end(PG_HBA_REJECTION))
       return
     }
     const pair: Pair = { client, upstream: undefined, sending: Promise.resolve() }
