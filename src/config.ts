@@ -2,10 +2,10 @@
 // Values are validated up front so a typo in an env var fails at start with a message naming
 // the variable, instead of surfacing as a strange runtime error hours later.
 import { createHash } from 'node:crypto'
-import { isIP } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Cron } from 'croner'
+import { boolean, fraction, identifier, integer, isOrigin, isProxyAddress, list, oneOf, timeZone, token, url, type Env } from './config-values.ts'
 import { ConfigError } from './errors.ts'
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -152,8 +152,6 @@ export interface Config {
   cacheTtlErrors: number
 }
 
-type Env = Record<string, string | undefined>
-
 /** The daily jobs warm everything: 'all' and the opt-in details (every school's page). */
 export const DEFAULT_SCHEDULE: ScheduleJob[] = [
   { name: 'daily-all-0300', cron: '0 3 * * *', groups: ['all', 'details'] },
@@ -161,58 +159,6 @@ export const DEFAULT_SCHEDULE: ScheduleJob[] = [
   { name: 'noon-lists', cron: '0 12 * * *', groups: ['primary', 'secondary'] },
   { name: 'stats-filters-2h', cron: '0 */2 * * *', groups: ['stats', 'filters'] },
 ]
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(name, `must be an integer from ${min} to ${max}, got '${raw}'`)
-  }
-  return value
-}
-
-function boolean(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return fallback
-  if (/^(1|true|yes|on)$/i.test(raw)) return true
-  if (/^(0|false|no|off)$/i.test(raw)) return false
-  throw new ConfigError(name, `must be true or false, got '${raw}'`)
-}
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return fallback
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got '${raw}'`)
-  }
-  return raw as T
-}
-
-function url(env: Env, name: string, protocols: string[]): string | undefined {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return undefined
-  let parsed: URL
-  try {
-    parsed = new URL(raw)
-  } catch {
-    throw new ConfigError(name, 'is not a valid URL')
-  }
-  if (!protocols.includes(parsed.protocol)) {
-    throw new ConfigError(name, `must use ${protocols.join(' or ')}, got '${parsed.protocol}'`)
-  }
-  return raw
-}
-
-function timeZone(env: Env, name: string, fallback: string): string {
-  const value = env[name] || fallback
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: value })
-  } catch {
-    throw new ConfigError(name, `is not a known IANA time zone: '${value}'`)
-  }
-  return value
-}
 
 /**
  * SCHEDULE overrides the default jobs: `name=cron=group+group;name=cron=group`,
@@ -257,14 +203,6 @@ function redisPrefix(env: Env, name: string, fallback: string): string {
   const value = env[name] || fallback
   if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/.test(value)) {
     throw new ConfigError(name, `must be 1 to 100 letters, digits, '_', '.', ':' or '-' starting with a letter or digit, got '${value}'`)
-  }
-  return value
-}
-
-function identifier(env: Env, name: string, fallback: string): string {
-  const value = env[name] || fallback
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(value)) {
-    throw new ConfigError(name, `must be a lowercase SQL identifier, got '${value}'`)
   }
   return value
 }
@@ -363,12 +301,6 @@ export function loadConfig(env: Env = process.env): Config {
 
 const MB = 1024 * 1024
 
-function token(env: Env, name: string): string | undefined {
-  const value = env[name] || undefined
-  if (value !== undefined && value.length < 16) throw new ConfigError(name, 'must be at least 16 characters')
-  return value
-}
-
 /** One runtime file per deployment, so a CLI configured for one deployment never finds another's server. */
 function defaultRuntimeFile(env: Env): string {
   const pgliteDir = env.PGLITE_DIR || path.join(PROJECT_ROOT, 'data', 'db')
@@ -377,36 +309,3 @@ function defaultRuntimeFile(env: Env): string {
   return path.join(PROJECT_ROOT, 'data', 'run', `server-${createHash('sha256').update(identity).digest('hex').slice(0, 12)}.json`)
 }
 
-/** A share from 0 to 1 (request statistics). */
-function fraction(env: Env, name: string, fallback: number): number {
-  const raw = env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isFinite(value) || value < 0 || value > 1) throw new ConfigError(name, `must be a number from 0 to 1, got '${raw}'`)
-  return value
-}
-
-/** A comma list whose every entry passes `valid`; empty or unset is []. */
-function list(env: Env, name: string, valid: (entry: string) => boolean, what: string): string[] {
-  const entries = (env[name] ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
-  const bad = entries.find((entry) => !valid(entry))
-  if (bad !== undefined) throw new ConfigError(name, `entry '${bad}' is not ${what}`)
-  return entries
-}
-
-function isProxyAddress(entry: string): boolean {
-  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true
-  const [address = '', bits, ...rest] = entry.split('/')
-  const version = isIP(address)
-  if (version === 0 || rest.length > 0) return false
-  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128))
-}
-
-function isOrigin(entry: string): boolean {
-  try {
-    const parsed = new URL(entry)
-    return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.origin === entry
-  } catch {
-    return false
-  }
-}

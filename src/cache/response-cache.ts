@@ -45,6 +45,7 @@ import { KeyCountSampler } from './key-count-sampler.ts'
 import { L1FastPath } from './l1-fast-path.ts'
 import { LoadLimiter } from './load-limiter.ts'
 import { keysInLru } from './memory-layer.ts'
+import type { RedisBusTransport } from './redis-bus-transport.ts'
 import { policyTiming } from './policy-timing.ts'
 import { RedisHealth } from './redis-health.ts'
 import { whenReady } from './redis-connections.ts'
@@ -54,6 +55,10 @@ export type { CacheRequestListener, CacheState } from './cache-events.ts'
 export type { CachePolicy, CacheResult, CacheStats, CacheStatus, ResponseCacheOptions } from './cache-types.ts'
 
 type FactoryError = InstanceType<typeof errors.E_FACTORY_ERROR>
+
+/** Bus channel on which an instance that expired everything asks the others to expire their local entries. */
+const LOCAL_EXPIRY_CHANNEL = 'local-expiry'
+type BusPayload = Parameters<RedisBusTransport['publish']>[1]
 
 export class ResponseCache {
   readonly #prefix: string
@@ -101,6 +106,7 @@ export class ResponseCache {
         logger: options.logger,
       })
       this.#health.watch(redis)
+      void this.#layers.bus?.subscribe(LOCAL_EXPIRY_CHANNEL, () => this.#expireLocalStore())
       this.#keyCounts = new KeyCountSampler(redis, this.#prefix, (options.keyCountIntervalSeconds ?? 60) * 1000, options.logger)
     }
     if (options.admission) this.#admission = new SharedTierAdmission(options.admission, (key) => this.#evicted(key))
@@ -245,12 +251,23 @@ export class ResponseCache {
   /**
    * expire() for every key this instance can see: its L1 and local entries and every Redis key
    * under the prefix, none kept longer than it had left (bulk-expiry.ts). Other instances expire
-   * the shared keys in their L1 through the bus; their local entries simply age out within their
-   * short TTL. Returns the number of keys.
+   * the shared keys in their L1 through the bus, and their local entries on one bus message.
+   * Returns the number of keys.
    */
-  expireAll(): Promise<number> {
-    const { shared, local, sharedL1, localL1, redis } = this.#layers
-    return expireAllKeys({ shared, local, sharedL1, localL1, redis, prefix: this.#prefix, localPrefix: this.#localPrefix, logger: this.#logger })
+  async expireAll(): Promise<number> {
+    const { shared, local, sharedL1, localL1, redis, bus } = this.#layers
+    const count = await expireAllKeys({ shared, local, sharedL1, localL1, redis, prefix: this.#prefix, localPrefix: this.#localPrefix, logger: this.#logger })
+    // The other instances' local entries (searches, keys not admitted) never reach Redis, so no
+    // per-key message names them: one message tells every instance to expire its own.
+    await bus?.publish(LOCAL_EXPIRY_CHANNEL, { type: 'expire-local' } as unknown as BusPayload).catch((error: unknown) => this.#logger?.warn({ err: error }, 'cache: could not tell the other instances to expire their local entries'))
+    return count
+  }
+
+  /** expire() for every entry of this instance's local store (searches, keys not admitted). */
+  #expireLocalStore(): void {
+    for (const key of keysInLru(this.#layers.localL1, this.#localPrefix)) {
+      this.#layers.local.expire({ key }).catch((error: unknown) => this.#logger?.debug({ err: error, key }, 'cache: could not expire a local entry'))
+    }
   }
 
   /** Removes `key` everywhere (L1 here and on other instances, Redis). The next read waits for the loader. */

@@ -193,7 +193,9 @@ export class SchoolReads {
     try {
       result = await this.cache.getOrLoad(key, policy, loader)
     } catch (error) {
-      if (error instanceof NotFoundError || error instanceof InvalidParameterError) this.#knownErrors?.set(key, error)
+      // Only answers no client can change by waiting on another instance: an unknown school, a page past
+      // the end. An unknown code is not kept: an import elsewhere may add it, and the next read must see it.
+      if (error instanceof NotFoundError || (error instanceof InvalidParameterError && error.parameter === 'page')) this.#knownErrors?.set(key, error)
       throw error
     }
     const { entry, state } = result

@@ -88,6 +88,12 @@ class ActiveRun implements RunningWarmup {
   readonly keyResults: WarmupKeyResult[] = []
   aborted = false
   clearFirst = false
+  /**
+   * The run's expiries, in order. A clearing request that joins a run whose expiry has begun adds
+   * one more (the data may have changed since), so the run never answers for a change it missed.
+   */
+  clearing: Promise<void> | undefined
+  clearQueued = false
   done!: Promise<WarmupSummary>
 
   constructor(readonly runId: string, readonly trigger: string, readonly groups: string[], readonly instance: string, public startedMs: number) {
@@ -155,6 +161,7 @@ export class WarmupRunner {
       // A request whose groups the running run covers joins it: the keys are being warmed now.
       // A clearing request joins only a run that clears: the running one may predate the change it is asked for.
       if (groups.every((group) => running.groups.includes(group)) && (!clearFirst || running.clearFirst)) {
+        if (clearFirst && running.clearing) this.#clearAgain(running)
         if (options.listener) running.listen(options.listener)
         this.#options.logger.info({ runId: running.runId, trigger: options.trigger, runningTrigger: running.trigger, groups }, `warmup already running (run ${running.runId}); trigger ${options.trigger} joins it`)
         return { run: running, alreadyRunning: true }
@@ -234,8 +241,13 @@ export class WarmupRunner {
 
     let summary: WarmupSummary
     try {
-      if (run.clearFirst && this.#options.clear && !run.aborted) await this.#clear(run)
+      if (run.clearFirst && this.#options.clear && !run.aborted) {
+        run.clearing = this.#clear(run)
+        await run.clearing
+      }
       await this.#warm(run)
+      // An expiry asked for by a request that joined meanwhile is part of this run too.
+      await run.clearing
       summary = this.#summarize(run)
     } catch (error) {
       // Only a bug gets here (keys and listeners are guarded); still report a run, never throw.
@@ -266,6 +278,16 @@ export class WarmupRunner {
       logger.warn({ err: error }, `warmup onRunFinished callback failed: ${errorMessage(error)}`)
     }
     return summary
+  }
+
+  /** One more expiry after those already begun; requests arriving before it starts share it. */
+  #clearAgain(run: ActiveRun): void {
+    if (run.clearQueued) return
+    run.clearQueued = true
+    run.clearing = (run.clearing ?? Promise.resolve()).then(() => {
+      run.clearQueued = false
+      return this.#clear(run)
+    })
   }
 
   /** A failed expiry is reported in the run's errors; the warmup still goes ahead. */

@@ -304,7 +304,7 @@ export function registerResponseCacheContract(configuration: ContractConfigurati
         assert.equal(stats.admission?.evictions, 1)
       })
 
-      test('expireAll() never extends how long a key stays in Redis', { skip: configuration.redisUrl ? false : 'needs Redis' }, async () => {
+      if (configuration.redisUrl) test('expireAll() never extends how long a key stays in Redis', async () => {
         const cache = await open({ admission })
         const brief: CachePolicy = { name: 'brief', ttlSeconds: 30, graceSeconds: 30 }
         await cache.refresh('list:brief', brief, async () => 'v1')

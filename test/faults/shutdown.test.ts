@@ -48,7 +48,7 @@ if (skipUnlessServers('graceful shutdown under load', ['postgres', 'redis'])) {
     const servers: ServerProcess[] = []
 
     const startServer = async (): Promise<{ server: ServerProcess; warm: Baseline[] }> => {
-      const server = await ServerProcess.start({ ...database!.env, REDIS_URL: testRedisUrl!, REDIS_PREFIX: prefix, LOG_FILE: log!.file, WARMUP_CONCURRENCY: '1' })
+      const server = await ServerProcess.start({ ...database!.env, REDIS_URL: testRedisUrl!, REDIS_PREFIX: prefix, LOG_FILE: log!.file, WARMUP_CONCURRENCY: '1', CACHE_ADMIT_MIN_HITS: '1' })
       servers.push(server)
       await server.waitForBootWarmup()
       const warm: Baseline[] = []

@@ -20,7 +20,9 @@ import { delay, messageOf, type NodeProcess } from '../helpers/process-server.ts
 import { cachedEverywhere, get, untilChanged } from './invalidation-support.ts'
 
 const TRIALS = 100
-const BOUND_MS = 2000
+// A bound on correctness, not a speed: every trial's clear joins the warmup the previous one started and
+// expires its ~1,400 keys again (about 0.2 s p50 on an idle machine; the figures are printed).
+const BOUND_MS = 10_000
 
 if (skipUnlessServers('invalidation across instances', ['postgres', 'redis'])) {
   describe('cross-instance invalidation between two processes', () => {
