@@ -40,7 +40,6 @@ export async function expireAllKeys(parts: BulkExpiryParts): Promise<number> {
       parts.logger?.warn({ err: error }, 'cache: could not list Redis keys to expire; expiring L1 only')
     }
   }
-  const localKeys = keysInLru(parts.localL1, parts.localPrefix)
   const limit = pLimit(EXPIRE_CONCURRENCY)
   await Promise.all([
     ...[...sharedKeys].map((key) => limit(async () => {
@@ -49,7 +48,17 @@ export async function expireAllKeys(parts: BulkExpiryParts): Promise<number> {
       const options: ExpireWithGrace = remainingMs > 0 ? { key, grace: remainingMs } : { key, grace: 1 }
       await parts.shared.expire(options)
     })),
-    ...localKeys.map((key) => limit(() => parts.local.expire({ key }))),
+    expireLocalKeys(parts, limit),
   ])
-  return sharedKeys.size + localKeys.length
+  return sharedKeys.size + keysInLru(parts.localL1, parts.localPrefix).length
+}
+
+/**
+ * expire() for every entry of the local store (searches, keys not admitted): part of
+ * expireAllKeys, and what another instance does when told on the bus that one expired everything.
+ */
+export async function expireLocalKeys(parts: Pick<BulkExpiryParts, 'local' | 'localL1' | 'localPrefix'>, limit = pLimit(EXPIRE_CONCURRENCY)): Promise<number> {
+  const keys = keysInLru(parts.localL1, parts.localPrefix)
+  await Promise.all(keys.map((key) => limit(() => parts.local.expire({ key }))))
+  return keys.length
 }

@@ -20,6 +20,9 @@ import { failFastOptions, openRedis, patientOptions, type RedisTimeouts } from '
 type Handler = Parameters<BusDriver['subscribe']>[1]
 type Payload = Parameters<Handler>[0]
 
+/** Our own channel beside bentocache's: an instance that expired everything says so once. */
+const EXPIRE_ALL_CHANNEL = 'local-expiry'
+
 interface WireMessage {
   busId: string
   payload: Payload
@@ -96,6 +99,19 @@ export class RedisBusTransport implements BusDriver {
     const fullChannel = this.#channel(channel)
     this.#handlers.delete(fullChannel)
     await this.#subscriber.unsubscribe(fullChannel).catch(() => undefined)
+  }
+
+  /**
+   * Tells the other instances that this one expired everything: their local entries (searches,
+   * keys not admitted) never reach Redis, so no per-key message names them.
+   */
+  async announceExpireAll(): Promise<void> {
+    await this.publish(EXPIRE_ALL_CHANNEL, { type: 'expire-all' } as unknown as Payload)
+  }
+
+  /** `handler` runs when another instance announces that it expired everything. */
+  onExpireAllElsewhere(handler: () => void): Promise<void> {
+    return this.subscribe(EXPIRE_ALL_CHANNEL, handler)
   }
 
   /** Hands a message to this process's own subscribers, as if another instance had sent it. */

@@ -37,7 +37,7 @@ import { SharedTierAdmission } from './admission.ts'
 import { createEntry, type CacheEntry } from './cache-entry.ts'
 import { CacheRequestCounter, type CacheRequestListener } from './cache-events.ts'
 import { buildCacheLayers, type CacheLayers, type StoreName } from './cache-layers.ts'
-import { expireAllKeys } from './bulk-expiry.ts'
+import { expireAllKeys, expireLocalKeys } from './bulk-expiry.ts'
 import type { CachePolicy, CacheResult, CacheStats, CacheStatus, ResponseCacheOptions } from './cache-types.ts'
 import { FailureBackoff } from './failure-backoff.ts'
 import { entryBytes, stateOf, unwrapLoaderError, type CallRecord } from './load-outcome.ts'
@@ -45,7 +45,6 @@ import { KeyCountSampler } from './key-count-sampler.ts'
 import { L1FastPath } from './l1-fast-path.ts'
 import { LoadLimiter } from './load-limiter.ts'
 import { keysInLru } from './memory-layer.ts'
-import type { RedisBusTransport } from './redis-bus-transport.ts'
 import { policyTiming } from './policy-timing.ts'
 import { RedisHealth } from './redis-health.ts'
 import { whenReady } from './redis-connections.ts'
@@ -55,10 +54,6 @@ export type { CacheRequestListener, CacheState } from './cache-events.ts'
 export type { CachePolicy, CacheResult, CacheStats, CacheStatus, ResponseCacheOptions } from './cache-types.ts'
 
 type FactoryError = InstanceType<typeof errors.E_FACTORY_ERROR>
-
-/** Bus channel on which an instance that expired everything asks the others to expire their local entries. */
-const LOCAL_EXPIRY_CHANNEL = 'local-expiry'
-type BusPayload = Parameters<RedisBusTransport['publish']>[1]
 
 export class ResponseCache {
   readonly #prefix: string
@@ -106,7 +101,7 @@ export class ResponseCache {
         logger: options.logger,
       })
       this.#health.watch(redis)
-      void this.#layers.bus?.subscribe(LOCAL_EXPIRY_CHANNEL, () => this.#expireLocalStore())
+      void this.#layers.bus?.onExpireAllElsewhere(() => this.#expireLocalStore())
       this.#keyCounts = new KeyCountSampler(redis, this.#prefix, (options.keyCountIntervalSeconds ?? 60) * 1000, options.logger)
     }
     if (options.admission) this.#admission = new SharedTierAdmission(options.admission, (key) => this.#evicted(key))
@@ -257,17 +252,14 @@ export class ResponseCache {
   async expireAll(): Promise<number> {
     const { shared, local, sharedL1, localL1, redis, bus } = this.#layers
     const count = await expireAllKeys({ shared, local, sharedL1, localL1, redis, prefix: this.#prefix, localPrefix: this.#localPrefix, logger: this.#logger })
-    // The other instances' local entries (searches, keys not admitted) never reach Redis, so no
-    // per-key message names them: one message tells every instance to expire its own.
-    await bus?.publish(LOCAL_EXPIRY_CHANNEL, { type: 'expire-local' } as unknown as BusPayload).catch((error: unknown) => this.#logger?.warn({ err: error }, 'cache: could not tell the other instances to expire their local entries'))
+    await bus?.announceExpireAll().catch((error: unknown) => this.#logger?.warn({ err: error }, 'cache: could not tell the other instances to expire their local entries'))
     return count
   }
 
   /** expire() for every entry of this instance's local store (searches, keys not admitted). */
   #expireLocalStore(): void {
-    for (const key of keysInLru(this.#layers.localL1, this.#localPrefix)) {
-      this.#layers.local.expire({ key }).catch((error: unknown) => this.#logger?.debug({ err: error, key }, 'cache: could not expire a local entry'))
-    }
+    const { local, localL1 } = this.#layers
+    expireLocalKeys({ local, localL1, localPrefix: this.#localPrefix }).catch((error: unknown) => this.#logger?.debug({ err: error }, 'cache: could not expire the local entries'))
   }
 
   /** Removes `key` everywhere (L1 here and on other instances, Redis). The next read waits for the loader. */

@@ -61,15 +61,8 @@ export function pollFor<T>(what: string, timeoutMs: number, check: () => Promise
   return poll(what, timeoutMs, check, { intervalMs })
 }
 
-/** True while a process with this pid exists (signal 0 only checks). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
+/** True while a process with this pid exists (the embedded database lock's own check). */
+export { processAlive } from '../../src/db/directory-lock.ts'
 
 /** One response header as a single string, or null when absent (what fetch's Headers.get gives). */
 export function headerOf(answer: HttpAnswer, name: string): string | null {
