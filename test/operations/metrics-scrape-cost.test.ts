@@ -3,6 +3,7 @@
 // must issue none (in particular no SCAN); the key count comes from the background sampler.
 // Also: METRICS_TOKEN protects /metrics.
 import assert from 'node:assert/strict'
+import net from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import type { Redis } from 'ioredis'
 import { createTestApp, type TestApp } from '../helpers/app.ts'
@@ -14,23 +15,49 @@ const KEYS = 100_000
 const METRICS_TOKEN = 'metrics-token-0123456789'
 const skip = testRedisUrl ? false : 'needs Redis (TEST_REDIS_URL)'
 
+/**
+ * MONITOR on a plain socket: ioredis's monitor() can fail with "Command queue state error" when
+ * another client's command is echoed before it has switched modes (other test files share Redis).
+ * Each line is `+<time> [<db> <client>] "command" "arg" ...`; `onCommand` gets the unquoted words.
+ */
+function monitorRedis(url: string, onCommand: (args: string[]) => void): Promise<net.Socket> {
+  const { hostname, port } = new URL(url)
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: hostname, port: Number(port || 6379) }, () => {
+      socket.write('MONITOR\r\n')
+      resolve(socket)
+    })
+    socket.once('error', reject)
+    let pending = ''
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => {
+      pending += chunk
+      const lines = pending.split('\r\n')
+      pending = lines.pop() ?? ''
+      for (const line of lines) {
+        const words = line.slice(line.indexOf(']') + 1).match(/"(?:[^"\\]|\\.)*"/g)
+        if (words) onCommand(words.map((word) => word.slice(1, -1).replace(/\\(.)/g, '$1')))
+      }
+    })
+  })
+}
+
 describe('/metrics in constant time [redis]', { skip }, () => {
   let testApp: TestApp | undefined
   let redis: Redis | undefined
-  let monitor: Redis | undefined
+  let monitor: net.Socket | undefined
   const seen: string[][] = []
 
   before(async () => {
     testApp = await createTestApp({ backend: testDatabaseUrl ? 'postgres' : 'pglite', redis: true, env: { CACHE_KEY_COUNT_SECONDS: '0', METRICS_TOKEN, DATABASE_TIMEOUT_MS: '60000' } })
     redis = rawRedis(testRedisUrl!)
-    monitor = await redis.monitor()
     const prefix = testApp.config.redisPrefix
-    monitor.on('monitor', (_time: string, args: string[]) => {
+    monitor = await monitorRedis(testRedisUrl!, (args) => {
       if (args.some((arg) => arg.includes(prefix))) seen.push(args)
     })
   })
   after(async () => {
-    monitor?.disconnect()
+    monitor?.destroy()
     redis?.disconnect()
     await closeTestApp(testApp)
   })
