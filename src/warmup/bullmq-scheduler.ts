@@ -141,7 +141,7 @@ export class BullmqScheduler implements WarmupScheduler {
    * run. Unknown groups throw before anything is queued. With Redis unreachable the run starts
    * in this process (local: true); a queue that stops answering mid-call is a 503.
    */
-  async enqueue(request: Partial<ManualRunRequest> & { trigger: string; runId?: string; attempts?: number }): Promise<EnqueuedWarmup> {
+  async enqueue(request: Partial<ManualRunRequest> & { trigger: string; runId?: string; attempts?: number; followUp?: boolean }): Promise<EnqueuedWarmup> {
     if (this.#closed) throw new SchedulerError('The BullMQ scheduler is closed')
     const groups = request.groups ?? ['all']
     this.#options.validateGroups?.(groups)
@@ -166,7 +166,7 @@ export class BullmqScheduler implements WarmupScheduler {
         jobId,
         // One queued or running manual run per set of groups (and per clearing or not): two admins
         // asking for the same thing share a run, while other requests queue behind it (global concurrency 1).
-        deduplication: { id: `${MANUAL_DEDUPLICATION_ID}:${[...groups].sort().join('+')}${clearFirst ? ':clear' : ''}` },
+        deduplication: { id: `${MANUAL_DEDUPLICATION_ID}:${[...groups].sort().join('+')}${clearFirst ? ':clear' : ''}${request.followUp ? ':again' : ''}` },
       })
     } catch (error) {
       unfollow()
@@ -179,6 +179,13 @@ export class BullmqScheduler implements WarmupScheduler {
     // BullMQ answers a deduplicated add with the id of the job that holds the deduplication key.
     unfollow()
     const existing = job.id ? await this.queue.getJob(job.id).catch(() => undefined) : undefined
+    // A clear that finds its clearing run already started may come after that run's expiry: it
+    // queues one follow-up clearing run instead (the local runner adds one more expiry to the
+    // run), so no clear ever answers for a change it missed. Requests arriving while the
+    // follow-up waits share it.
+    if (clearFirst && request.followUp !== true && (await existing?.isActive().catch(() => false))) {
+      return this.enqueue({ ...request, runId, followUp: true })
+    }
     const existingRunId = existing?.data.runId ?? runId
     this.#options.logger.info({ runId: existingRunId, jobId: job.id, trigger: request.trigger }, `warmup already queued or running (run ${existingRunId}); trigger ${request.trigger} joins it`)
     return this.#accepted(existingRunId, job.id ?? jobId, true, () => {})

@@ -3,12 +3,12 @@
 // own driver test suite. Each test opens caches with a prefix of its own and the suite clears
 // their keys and closes their connections after it.
 import assert from 'node:assert/strict'
-import { after, afterEach, before, describe, test } from 'node:test'
+import { after, afterEach, before, describe, mock, test } from 'node:test'
 import type { Redis } from 'ioredis'
 import { createResponseCache, type CachePolicy, type ResponseCache, type ResponseCacheOptions } from '../../src/cache/response-cache.ts'
 import { uniqueName } from '../helpers/env.ts'
 import { deleteKeysUnder, keysUnder, rawRedis } from '../helpers/redis.ts'
-import { countingLoader, deferred, eventually, waitUntil } from './support.ts'
+import { countingLoader, deferred, eventually } from './support.ts'
 
 export interface ContractConfiguration {
   name: string
@@ -25,8 +25,15 @@ const search: CachePolicy = { name: 'search', ttlSeconds: 60, graceSeconds: 60, 
 
 const body = (value: unknown): string => JSON.stringify(value)
 
-/** bentocache starts the TTL when it writes, a moment after the loader stamped storedAt. */
-const pastTtl = (entry: { storedAt: number }, policy: CachePolicy): Promise<void> => waitUntil(entry.storedAt + policy.ttlSeconds * 1000 + 100)
+/**
+ * Moves the clock (Date only: timers, sockets and lru-cache's performance.now keep real time)
+ * well past the entry's TTL instead of waiting for it: bentocache starts the TTL when it writes,
+ * a moment after the loader stamped storedAt, and on a loaded machine that moment has no bound.
+ * The clock stays there (frozen) for the rest of the test; afterEach puts it back.
+ */
+const pastTtl = async (entry: { storedAt: number }, policy: CachePolicy): Promise<void> => {
+  mock.timers.enable({ apis: ['Date'], now: Math.max(Date.now(), entry.storedAt + policy.ttlSeconds * 1000) + 30_000 })
+}
 
 export function registerResponseCacheContract(configuration: ContractConfiguration): void {
   describe(`response cache contract [${configuration.name}]`, () => {
@@ -43,6 +50,7 @@ export function registerResponseCacheContract(configuration: ContractConfigurati
       if (configuration.redisUrl) raw = rawRedis(configuration.redisUrl)
     })
     afterEach(async () => {
+      mock.timers.reset()
       for (const cache of opened.splice(0)) {
         await cache.clear()
         if (raw) await deleteKeysUnder(raw, cache.redisKeyPrefix)

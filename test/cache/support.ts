@@ -17,11 +17,6 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
   return found.value
 }
 
-/** Waits until the wall clock has passed `epochMs` (a TTL has run out). */
-export async function waitUntil(epochMs: number): Promise<void> {
-  while (Date.now() <= epochMs) await delay(Math.max(1, Math.min(50, epochMs - Date.now() + 1)))
-}
-
 export interface Deferred<T> {
   promise: Promise<T>
   resolve: (value: T) => void
