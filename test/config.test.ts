@@ -48,6 +48,37 @@ test('REDIS_PREFIX: letters, digits and _ . : - only (it is a SCAN pattern), def
   }
 })
 
+test('every variable is checked against the schema, and the error says what it allows', () => {
+  configError({ PORT: 'abc' }, 'PORT', /^Invalid configuration: PORT must be an integer from 0 to 65535, got 'abc'$/)
+  configError({ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL', /must be one of fatal, error, warn, info, debug, trace, silent, got 'verbose'/)
+  configError({ CACHE_L1: 'maybe' }, 'CACHE_L1', /must be true or false, got 'maybe'/)
+  configError({ WARM_LEARNED_COVERAGE: '1.5' }, 'WARM_LEARNED_COVERAGE', /must be a number from 0 to 1/)
+  configError({ SCHEDULER_TIMEZONE: 'Mars/Olympus' }, 'SCHEDULER_TIMEZONE', /must be a known IANA time zone/)
+  configError({ DATABASE_SCHEMA: 'Public' }, 'DATABASE_SCHEMA', /must be a lowercase SQL identifier/)
+  configError({ CORS_ORIGINS: 'https://a.example, https://b.example/path' }, 'CORS_ORIGINS', /must be a comma list of origins/)
+  configError({ TRUSTED_PROXIES: '10.0.0.0/33' }, 'TRUSTED_PROXIES', /must be a comma list of IP addresses, CIDR ranges/)
+  configError({ SCHEDULER: 'bullmq' }, 'SCHEDULER', /bullmq needs REDIS_URL/)
+  // Secrets, and URLs that may hold a password, are never repeated.
+  configError({ ADMIN_TOKEN: 'short-secret' }, 'ADMIN_TOKEN', /^Invalid configuration: ADMIN_TOKEN must be at least 16 characters$/)
+  configError({ DATABASE_URL: 'http://user:hunter2@db' }, 'DATABASE_URL', /^Invalid configuration: DATABASE_URL must be a postgres: or postgresql: URL$/)
+  // The first bad variable is described, the others named.
+  configError({ PORT: '-1', REDIS_PREFIX: 'a b' }, 'PORT', /got '-1' \(also invalid: REDIS_PREFIX\)$/)
+})
+
+test('values are read as before: empty is unset, booleans in several words, lists trimmed, defaults that follow others', () => {
+  const config = loadConfig({ PORT: '', HOST: '', CACHE_L1: 'OFF', LOG_REQUESTS: '1', WARMUP_ON_BOOT: 'no', CORS_ORIGINS: ' https://a.example ,, http://b.example:8080 ', CACHE_L1_MAX_MB: '2' })
+  assert.equal(config.port, 3000)
+  assert.equal(config.host, '127.0.0.1')
+  assert.deepEqual([config.cacheL1, config.logRequests, config.warmupOnBoot], [false, true, false])
+  assert.deepEqual(config.corsOrigins, ['https://a.example', 'http://b.example:8080'])
+  assert.deepEqual(config.trustedProxies, [])
+  assert.equal(config.cacheL1MaxBytes, 2 * 1024 * 1024)
+  assert.equal(loadConfig({ LOG_FILE: '' }).logFile, '', 'an empty LOG_FILE turns the file off')
+  assert.equal(loadConfig({}).scheduler, 'local')
+  assert.equal(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).scheduler, 'bullmq')
+  assert.equal(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', SCHEDULER: 'off' }).scheduler, 'off')
+})
+
 test('a bad variable stops the server with one line naming it, before the database is opened', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'config-test-'))
   const pgliteDir = path.join(dir, 'db')
