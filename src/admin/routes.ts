@@ -1,6 +1,7 @@
 // The admin API for the warmup scheduler (bearer token): status, warmup, clear-and-warmup,
 // and the record of any run.
 import type { FastifyInstance } from 'fastify'
+import { withTimeout } from '../async-limits.ts'
 import { NotFoundError } from '../errors.ts'
 import type { Runtime } from '../runtime.ts'
 import { RUN_ID_PATTERN } from '../warmup/run-tracker.ts'
@@ -24,16 +25,10 @@ const STATUS_SECTION_TIMEOUT_MS = 2000
  * whole answer.
  */
 async function section<T>(read: () => Promise<T>): Promise<T | { unavailable: string }> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${STATUS_SECTION_TIMEOUT_MS} ms`)), STATUS_SECTION_TIMEOUT_MS)
-  })
   try {
-    return await Promise.race([Promise.resolve().then(read), timeout])
+    return await withTimeout(read, STATUS_SECTION_TIMEOUT_MS, `no answer within ${STATUS_SECTION_TIMEOUT_MS} ms`)
   } catch (error) {
     return { unavailable: error instanceof Error ? error.message : String(error) }
-  } finally {
-    clearTimeout(timer)
   }
 }
 
