@@ -3,7 +3,7 @@
 // rows are joined back for their JSON; the total comes from the precomputed counts when they can
 // answer it (up to two filter fields: school_facets and school_facet_pairs, migration 005), else
 // from a narrow count(*).
-import { FILTERS, type FilterDeclaration, type FilterField, type ListQuery } from './model.ts'
+import { FILTERS, ITEM_CODED_FIELDS, type FilterDeclaration, type FilterField, type ListQuery } from './model.ts'
 
 /** A coded value with its labels from the one label table (code_labels, migration 006); NULL for a NULL code. */
 export const labelled = (field: FilterField, code: string): string =>
@@ -19,7 +19,7 @@ export const FILTER_COLUMNS = Object.fromEntries(FILTERS.map((filter) => [filter
 export const ITEM_JSON = `json_build_object(
   'schoolNo', s.school_no, 'schoolId', s.school_id, 'level', s.level,
   'nameEn', s.name_en, 'nameZh', s.name_zh, 'addressEn', s.address_en, 'addressZh', s.address_zh,
-  ${FILTERS.map(({ field }) => `'${field}', ${labelled(field, FILTER_COLUMNS[field])}`).join(',\n  ')},
+  ${ITEM_CODED_FIELDS.map((field) => `'${field}', ${labelled(field, FILTER_COLUMNS[field])}`).join(',\n  ')},
   'phone', s.phone, 'website', s.website, 'latitude', s.latitude, 'longitude', s.longitude
 )`
 

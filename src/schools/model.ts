@@ -52,6 +52,13 @@ function fieldsOf(level: Level): FilterField[] {
   return FILTERS.filter((filter) => (filter.levels as readonly Level[]).includes(level)).map((filter) => filter.field)
 }
 
+/**
+ * The coded fields of a school item in the order its JSON has always had them (cached bodies and
+ * their ETags are these bytes); a field declared in FILTERS but not listed here follows them.
+ */
+const ITEM_ORDER: readonly FilterField[] = ['district', 'category', 'schoolGroup', 'gender', 'session', 'religion', 'schoolNet', 'banding']
+export const ITEM_CODED_FIELDS: readonly FilterField[] = [...ITEM_ORDER, ...FILTERS.map((filter) => filter.field).filter((field) => !ITEM_ORDER.includes(field))]
+
 export const DEFAULT_PAGE_SIZE = 20
 export const MAX_PAGE_SIZE = 100
 

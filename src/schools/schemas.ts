@@ -2,7 +2,7 @@
 // parameters, wrong types and out-of-range numbers get 400 before any handler runs) and
 // @fastify/swagger publishes them at /docs.
 import { MAX_SEARCH_LENGTH, NO_CONTROL_CHARACTERS } from '../http/input.ts'
-import { DEFAULT_PAGE_SIZE, FILTERS, LEVELS, MAX_PAGE_SIZE, type Level } from './model.ts'
+import { DEFAULT_PAGE_SIZE, FILTER_FIELDS, FILTERS, ITEM_CODED_FIELDS, LEVELS, MAX_PAGE_SIZE, type Level } from './model.ts'
 
 const codeList = (description: string) => ({
   description: `${description}. Repeat the parameter or give a comma list to accept any of several codes.`,
@@ -42,7 +42,7 @@ export const schoolItemSchema = {
     addressEn: { type: 'string', nullable: true },
     addressZh: { type: 'string', nullable: true },
     // A field of every level is on every school; one of some levels is null on the others'.
-    ...Object.fromEntries(FILTERS.map((filter) => [filter.field, filter.levels.length === LEVELS.length ? labelled : nullableLabelled])),
+    ...Object.fromEntries(ITEM_CODED_FIELDS.map((field) => [field, LEVELS.every((level) => FILTER_FIELDS[level].includes(field)) ? labelled : nullableLabelled])),
     phone: { type: 'string', nullable: true },
     website: { type: 'string', nullable: true },
     latitude: { type: 'number', nullable: true },
