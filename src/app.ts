@@ -1,7 +1,7 @@
 // Builds the HTTP server in a fixed order, the order of buildApp's code: infrastructure first
 // (error handler, security headers and CORS, the OpenAPI docs, the admin lock-out store), then
-// the routes: health, the school API, and, when an admin API is handed in, the scheduler and
-// operator routes, /metrics, the dashboard and the coverage report. Nothing here opens
+// the routes: health, the school API, then, when an admin API is handed in, the scheduler,
+// operator and coverage routes and the dashboard page, and /metrics when asked. Nothing here opens
 // connections or builds services: the runtime (src/runtime.ts) hands in what it opened, so
 // tests can build an app around a database and cache of their own.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
@@ -85,11 +85,9 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     const { runtime, token } = deps.admin
     await app.register(adminRoutes, { runtime, token })
     await app.register(operatorRoutes, { runtime, token })
+    await app.register(coverageRoutes, { runtime, token })
+    await app.register(dashboardRoutes)
   }
   if (deps.metrics) await app.register(metricsRoutes, deps.metrics)
-  if (deps.admin) {
-    await app.register(dashboardRoutes)
-    await app.register(coverageRoutes, { runtime: deps.admin.runtime, token: deps.admin.token })
-  }
   return app
 }
