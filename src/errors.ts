@@ -7,6 +7,10 @@ export interface ErrorContext {
   [key: string]: unknown
 }
 
+export function isAppError(error: unknown): error is AppError {
+  return error instanceof AppError
+}
+
 export abstract class AppError extends Error {
   abstract readonly code: string
   abstract readonly statusCode: number
@@ -117,9 +121,6 @@ export class SchedulerError extends AppError {
   }
 }
 
-export function isAppError(error: unknown): error is AppError {
-  return error instanceof AppError
-}
 
 /** Too many database loads are running or waiting in this process; the client may retry shortly. */
 export class BusyError extends AppError {
@@ -130,6 +131,27 @@ export class BusyError extends AppError {
   }
   override toJSON(): Record<string, unknown> {
     return { error: this.code, message: this.message }
+  }
+}
+
+/** The warmup runner is shutting down and takes no more runs. */
+export class WarmupClosedError extends AppError {
+  readonly code = 'E_WARMUP_CLOSED'
+  readonly statusCode = 503
+  constructor() {
+    super('The warmup runner is shutting down')
+  }
+}
+
+/**
+ * A queued (BullMQ) run failed as a whole: the job's processor throws it so BullMQ retries the
+ * job with backoff. The message is the job's failedReason, shown as the last tick's error.
+ */
+export class WarmupRunFailedError extends AppError {
+  readonly code = 'E_WARMUP_RUN_FAILED'
+  readonly statusCode = 500
+  constructor(result: { runId: string; status: string; failed: number; keys: number }) {
+    super(`warmup run ${result.runId} ${result.status}: ${result.failed}/${result.keys} keys failed`, { runId: result.runId, status: result.status, failed: result.failed, keys: result.keys })
   }
 }
 

@@ -1,6 +1,7 @@
 // The composition root: opens the database and cache, wires the school services to the
 // generic warmup engine, and closes it all again in reverse order. The server, the CLI and
-// the tests all start here, so they run exactly the same wiring.
+// the tests all start here, so they run exactly the same wiring. openRuntime reads as the
+// order of the build; each step is a small builder below it, handed only what it uses.
 import type { Config } from './config.ts'
 import { ResponseCache } from './cache/response-cache.ts'
 import { openDatabase } from './db/connect.ts'
@@ -23,6 +24,8 @@ import { WarmupRunner } from './warmup/runner.ts'
 import type { SchedulerCommonOptions, StartRun, WarmupScheduler } from './warmup/scheduler.ts'
 import { WarmTargetRegistry } from './warmup/targets.ts'
 
+export type Role = 'server' | 'primary' | 'cli'
+
 export interface RuntimeOptions {
   config: Config
   logger: Logger
@@ -37,7 +40,7 @@ export interface RuntimeOptions {
    * of a previous life as interrupted. A 'cli' process gets a per-process id and marks nothing:
    * it must never touch the rows of a server running beside it.
    */
-  role?: 'server' | 'primary' | 'cli'
+  role?: Role
   /** Collect node's default metrics (off in tests, which build many runtimes in one process). */
   defaultMetrics?: boolean
 }
@@ -75,19 +78,47 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const role = options.role ?? 'server'
   const instanceId = options.instanceId ?? instanceIdFor(role, config)
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true })
+
+  const db = await openStore(config, logger, metrics)
+  const cache = openCache(config, logger, metrics)
+  const schools = buildSchoolServices(config, logger, db, cache)
+  // After the school groups: the learned group sees (and does not repeat) their keys.
+  const learning = openLearning({ config, db, registry: schools.registry, reads: schools.reads, repository: schools.repository, metrics, logger, count: role !== 'cli' })
+  const engine = await buildWarmupEngine({ config, logger, db, cache, metrics, learning, registry: schools.registry, instanceId, role })
+  const scheduler = buildScheduler(config, options.schedule ?? false, { logger, instanceId, registry: schools.registry, ...engine })
+  const rewarm = rewarmAfterImport({ config, logger, cache, runner: engine.runner, role })
+
+  return {
+    config, logger, db, cache, metrics, ...schools, learning, ...engine, scheduler, instanceId,
+    importSchools: async (files = bundledSourceFiles(config.sourceDir)) => rewarm(await importSchools(db, files)),
+    importBanding: async (file) => rewarm(await importBanding(db, file)),
+    importApplicationWindows: async (file) => rewarm(await importApplicationWindows(db, file)),
+    close: async () => {
+      await engine.runner.close()
+      await scheduler?.close()
+      await learning.close()
+      await cache.close()
+      await db.close()
+    },
+  }
+}
+
+/** The database, migrated, with its queries counted in the metrics; the bundled data loaded into an empty one (AUTO_IMPORT). */
+async function openStore(config: Config, logger: Logger, metrics: Metrics): Promise<Database> {
   const db = await openDatabase(config)
   db.counter.onQuery((durationMs, failed) => metrics.dbQuery(durationMs, failed))
-  const repository = new SchoolRepository(db)
-
-  if (config.autoImport) {
-    const [row] = await db.query<{ count: number }>('SELECT count(*)::int AS count FROM schools')
-    if ((row?.count ?? 0) === 0) {
-      logger.info('empty database: importing the bundled school data')
-      const summary = await importSchools(db, bundledSourceFiles(config.sourceDir))
-      logger.info({ rows: summary.rows, profiles: { matched: summary.profiles.matched, unmatched: summary.profiles.unmatched.length } }, 'bundled school data imported')
-    }
+  if (!config.autoImport) return db
+  const [row] = await db.query<{ count: number }>('SELECT count(*)::int AS count FROM schools')
+  if ((row?.count ?? 0) === 0) {
+    logger.info('empty database: importing the bundled school data')
+    const summary = await importSchools(db, bundledSourceFiles(config.sourceDir))
+    logger.info({ rows: summary.rows, profiles: { matched: summary.profiles.matched, unmatched: summary.profiles.unmatched.length } }, 'bundled school data imported')
   }
+  return db
+}
 
+/** The response cache (memory L1, Redis L2 when REDIS_URL is set), its answers counted in the metrics. */
+function openCache(config: Config, logger: Logger, metrics: Metrics): ResponseCache {
   const cache = new ResponseCache({
     prefix: config.redisPrefix,
     redisUrl: config.redisUrl,
@@ -104,24 +135,62 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     keyCountIntervalSeconds: config.cacheKeyCountSeconds,
   })
   cache.onEvent((policy, state) => metrics.cacheRequest(policy, state))
-  const reads = new SchoolReads(repository, cache, schoolPolicies(config.cache), { errorTtlSeconds: config.cacheTtlErrors })
+  return cache
+}
 
+interface SchoolServices {
+  repository: SchoolRepository
+  reads: SchoolReads
+  registry: WarmTargetRegistry
+}
+
+/** The school reads through the cache, and the warm groups and targets that keep them warm. */
+function buildSchoolServices(config: Config, logger: Logger, db: Database, cache: ResponseCache): SchoolServices {
+  const repository = new SchoolRepository(db)
+  const reads = new SchoolReads(repository, cache, schoolPolicies(config.cache), { errorTtlSeconds: config.cacheTtlErrors })
   const registry = new WarmTargetRegistry()
   registerSchoolWarmTargets(registry, reads, repository, {
     lists: loadWarmListConfig(),
     derivedLists: { maxFilters: config.warmListMaxFilters, pages: config.warmListPages },
     onSkipped: (level, name, reason) => logger.info({ schoolLevel: level, target: name, reason }, `warmup skips ${level} query '${name}': ${reason}`),
   })
-  // After the school groups: the learned group sees (and does not repeat) their keys.
-  const learning = openLearning({ config, db, registry, reads, repository, metrics, logger, count: role !== 'cli' })
-  const history = new WarmupHistory(db)
-  const runKeys = new WarmupRunKeys(db)
-  if (role !== 'cli') await history.markInterrupted(instanceId)
+  return { repository, reads, registry }
+}
+
+interface WarmupEngine {
+  runner: WarmupRunner
+  history: WarmupHistory
+  runKeys: WarmupRunKeys
+  runs: RunTracker
+  startRun: StartRun
+}
+
+interface WarmupEngineDependencies {
+  config: Config
+  logger: Logger
+  db: Database
+  cache: ResponseCache
+  metrics: Metrics
+  learning: Learning
+  registry: WarmTargetRegistry
+  instanceId: string
+  role: Role
+}
+
+/**
+ * The generic warmup engine over the registry: run history and per-key log, the run tracker,
+ * and the runner, whose finished runs feed the metrics, the tracker and the learned warm set.
+ */
+async function buildWarmupEngine(deps: WarmupEngineDependencies): Promise<WarmupEngine> {
+  const { config, cache, metrics, learning } = deps
+  const history = new WarmupHistory(deps.db)
+  const runKeys = new WarmupRunKeys(deps.db)
+  if (deps.role !== 'cli') await history.markInterrupted(deps.instanceId)
   const runs = new RunTracker(history)
   const runner = new WarmupRunner({
-    registry,
-    logger,
-    instanceId,
+    registry: deps.registry,
+    logger: deps.logger,
+    instanceId: deps.instanceId,
     history,
     keyLog: runKeys,
     concurrency: config.warmupConcurrency,
@@ -138,56 +207,28 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     const { run, alreadyRunning } = runner.start(request)
     return { runId: run.runId, alreadyRunning, done: run.done }
   }
+  return { runner, history, runKeys, runs, startRun }
+}
 
-  let scheduler: WarmupScheduler | undefined
-  if (config.scheduler !== 'off') {
-    const common: SchedulerCommonOptions = {
-      jobs: config.schedule,
-      timeZone: config.timeZone,
-      logger,
-      instanceId,
-      history,
-      runs,
-      startRun,
-      validateGroups: (groups: string[]) => registry.resolveGroups(groups),
-      onTick: (tick) => {
-        const listener = runs.follower(tick.runId)
-        return runner.run({ groups: tick.groups, trigger: tick.trigger, ...(tick.runId ? { runId: tick.runId } : {}), ...(tick.clearFirst ? { clearFirst: true } : {}), ...(listener ? { listener } : {}) })
-      },
-    }
-    scheduler = SCHEDULER_BACKENDS[config.scheduler](common, config, options.schedule ?? false)
-  }
-
-  // An import changes what every cached document says. Expiring (not deleting) keeps the old
-  // values servable while the warmup replaces them, so there is no cold window; the bus tells
-  // the other instances' L1 to do the same.
-  const afterImport = async <T extends { unchanged: boolean }>(summary: T): Promise<T> => {
-    if (summary.unchanged) return summary
-    await cache.expireAll()
-    if (role === 'cli' && !config.redisUrl) {
-      // This process's memory cache dies with it: the server warms on its next start.
-      logger.info('import: the embedded cache lives in the server process; it warms when the server starts')
-      return summary
-    }
-    await runner.run({ groups: ['all'], trigger: 'import' })
-    return summary
-  }
-
-  return {
-    config, logger, db, cache, metrics, repository, reads, registry, runner, history, runKeys, learning, scheduler, instanceId,
+/** The scheduler SCHEDULER names (undefined when 'off'); it runs schedules only where `runsSchedule`. */
+function buildScheduler(config: Config, runsSchedule: boolean, deps: WarmupEngine & { logger: Logger; instanceId: string; registry: WarmTargetRegistry }): WarmupScheduler | undefined {
+  if (config.scheduler === 'off') return undefined
+  const { runner, runs } = deps
+  const common: SchedulerCommonOptions = {
+    jobs: config.schedule,
+    timeZone: config.timeZone,
+    logger: deps.logger,
+    instanceId: deps.instanceId,
+    history: deps.history,
     runs,
-    startRun,
-    importSchools: async (files = bundledSourceFiles(config.sourceDir)) => afterImport(await importSchools(db, files)),
-    importBanding: async (file) => afterImport(await importBanding(db, file)),
-    importApplicationWindows: async (file) => afterImport(await importApplicationWindows(db, file)),
-    close: async () => {
-      await runner.close()
-      await scheduler?.close()
-      await learning.close()
-      await cache.close()
-      await db.close()
+    startRun: deps.startRun,
+    validateGroups: (groups: string[]) => deps.registry.resolveGroups(groups),
+    onTick: (tick) => {
+      const listener = runs.follower(tick.runId)
+      return runner.run({ groups: tick.groups, trigger: tick.trigger, ...(tick.runId ? { runId: tick.runId } : {}), ...(tick.clearFirst ? { clearFirst: true } : {}), ...(listener ? { listener } : {}) })
     },
   }
+  return SCHEDULER_BACKENDS[config.scheduler](common, config, runsSchedule)
 }
 
 /** One line per scheduler backend (its file implements WarmupScheduler); SCHEDULER names the key. */
@@ -203,7 +244,26 @@ const SCHEDULER_BACKENDS: Record<Exclude<Config['scheduler'], 'off'>, (common: S
   }),
 }
 
-function instanceIdFor(role: 'server' | 'primary' | 'cli', config: Config): string {
+/**
+ * What follows an import. An import changes what every cached document says. Expiring (not
+ * deleting) keeps the old values servable while the warmup replaces them, so there is no cold
+ * window; the bus tells the other instances' L1 to do the same.
+ */
+function rewarmAfterImport(deps: { config: Config; logger: Logger; cache: ResponseCache; runner: WarmupRunner; role: Role }): <T extends { unchanged: boolean }>(summary: T) => Promise<T> {
+  return async (summary) => {
+    if (summary.unchanged) return summary
+    await deps.cache.expireAll()
+    if (deps.role === 'cli' && !deps.config.redisUrl) {
+      // This process's memory cache dies with it: the server warms on its next start.
+      deps.logger.info('import: the embedded cache lives in the server process; it warms when the server starts')
+      return summary
+    }
+    await deps.runner.run({ groups: ['all'], trigger: 'import' })
+    return summary
+  }
+}
+
+function instanceIdFor(role: Role, config: Config): string {
   if (role === 'cli') return `${defaultInstanceId('cli')}-${process.pid}`
   const slot = role === 'primary' ? 'primary' : config.workerSlot
   return config.instanceId ? `${config.instanceId}#${slot}` : defaultInstanceId(slot)

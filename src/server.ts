@@ -1,18 +1,12 @@
 // `npm start` / `schools serve`: opens the runtime, starts the HTTP server, the scheduler and
 // the boot warmup, and shuts everything down gracefully on SIGTERM/SIGINT.
 import type { FastifyInstance } from 'fastify'
-import { coverageRoutes } from './admin/coverage-routes.ts'
-import { adminLockoutPlugin } from './admin/lockout.ts'
-import { adminRoutes } from './admin/routes.ts'
 import { generateAdminToken } from './admin/auth.ts'
 import { buildApp } from './app.ts'
-import { dashboardRoutes } from './dashboard/routes.ts'
 import { loadConfig, type Config } from './config.ts'
 import { ConfigError } from './errors.ts'
 import { workerMetricsRenderer } from './operations/cluster-metrics.ts'
-import { operatorRoutes } from './admin/operator-routes.ts'
 import { createLogger, redactSecret, type Logger } from './logger.ts'
-import { metricsRoutes } from './operations/metrics.ts'
 import { publishRuntimeFile } from './operations/server-announce.ts'
 import { openRuntime, type Runtime } from './runtime.ts'
 
@@ -52,29 +46,19 @@ export async function buildServer(runtime: Runtime, adminToken: string, options:
     instance: { id: runtime.instanceId, pid: process.pid },
     trustedProxies: runtime.config.trustedProxies,
     corsOrigins: runtime.config.corsOrigins,
-    plugins: [
-      async (app) => {
-        await app.register(adminLockoutPlugin, {
-          maxFailures: runtime.config.adminMaxFailures,
-          windowMs: runtime.config.adminFailureWindowSeconds * 1000,
-          redisUrl: runtime.config.redisUrl,
-          redisPrefix: runtime.config.redisPrefix,
-          onRedisError: (error) => runtime.logger.debug({ err: error }, 'admin lock-out: Redis error; failures are not counted meanwhile'),
-        })
-      },
-    ],
     health: () => ({ cache: cacheHealth(runtime) }),
-    routes: [
-      async (app) => {
-        await app.register(adminRoutes, { runtime, token: adminToken })
-        await app.register(operatorRoutes, { runtime, token: adminToken })
+    admin: {
+      runtime,
+      token: adminToken,
+      lockout: {
+        maxFailures: runtime.config.adminMaxFailures,
+        windowMs: runtime.config.adminFailureWindowSeconds * 1000,
+        redisUrl: runtime.config.redisUrl,
+        redisPrefix: runtime.config.redisPrefix,
+        onRedisError: (error) => runtime.logger.debug({ err: error }, 'admin lock-out: Redis error; failures are not counted meanwhile'),
       },
-      async (app) => {
-        await app.register(metricsRoutes, { metrics: runtime.metrics, token: runtime.config.metricsToken, beforeScrape: async () => runtime.metrics.cacheFigures(await runtime.cache.stats()), render: workerMetricsRenderer(runtime.metrics.registry) })
-        await app.register(dashboardRoutes)
-        await app.register(coverageRoutes, { runtime, token: adminToken })
-      },
-    ],
+    },
+    metrics: { metrics: runtime.metrics, token: runtime.config.metricsToken, beforeScrape: async () => runtime.metrics.cacheFigures(await runtime.cache.stats()), render: workerMetricsRenderer(runtime.metrics.registry) },
   })
 }
 

@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { NotFoundError } from '../errors.ts'
-import { settingsOf } from '../operations/runtime-file.ts'
 import type { Runtime } from '../runtime.ts'
 import type { SchoolSourceFiles } from '../schools/import/schools-import.ts'
 import { bundledSourceFiles } from '../schools/import/schools-import.ts'
+import { RUN_ID_PATTERN } from '../warmup/run-tracker.ts'
 import { adminGuard } from './auth.ts'
-import { requestWarmup } from './warmup-requests.ts'
+import { answerWarmup, warmupBodySchema, type WarmupBody } from './warmup-requests.ts'
 
 /** Largest upload: one request carries at most the three school files, base64-encoded (4/3 of their size). */
 export const IMPORT_MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -20,7 +20,6 @@ const errorResponse = { type: 'object', properties: { error: { type: 'string' },
 const secured = { tags: ['scheduler'], security: [{ bearer: [] }] }
 const common = { 400: errorResponse, 401: errorResponse, 413: errorResponse, 429: errorResponse }
 const anyObject = { type: 'object', additionalProperties: true }
-const RUN_ID = { type: 'string', pattern: '^[A-Za-z0-9][\\w:.-]{0,99}$' }
 
 const uploadedFile = {
   type: 'object',
@@ -61,40 +60,21 @@ export async function operatorRoutes(app: FastifyInstance, options: { runtime: R
   const { logger } = runtime
   app.addHook('onRequest', adminGuard({ token: options.token }))
 
-  app.post<{ Body: { groups: string[]; clearFirst: boolean } }>('/api/admin/warmup', {
+  // The CLI's warmup: POST /api/scheduler/warmup's implementation for a set of groups, never waited for.
+  app.post<{ Body: WarmupBody }>('/api/admin/warmup', {
     schema: {
       ...secured,
       summary: 'Start a warmup of any groups (the CLI); answers 202 with the run id and the settings that apply',
-      body: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['groups'],
-        properties: {
-          groups: { type: 'array', minItems: 1, maxItems: 20, items: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,39}$' } },
-          clearFirst: { type: 'boolean', default: false },
-        },
-      },
+      body: warmupBodySchema(runtime.registry, ['groups', 'clearFirst'], ['groups']),
       response: { 202: anyObject, ...common },
     },
-  }, async (request, reply) => {
-    const { groups, clearFirst } = request.body
-    const accepted = await requestWarmup(runtime, { groups, trigger: clearFirst ? 'cli:clear' : 'cli', clearFirst })
-    // The caller follows the run through its record; a failure is in the record and the log.
-    accepted.done.catch(() => {})
-    return reply.status(202).send({
-      runId: accepted.runId,
-      alreadyRunning: accepted.alreadyRunning,
-      server: { instance: runtime.instanceId, pid: process.pid, settings: settingsOf(runtime.config) },
-      status: `/api/scheduler/runs/${accepted.runId}`,
-      keys: `/api/scheduler/runs/${accepted.runId}/keys`,
-    })
-  })
+  }, async (request, reply) => answerWarmup(runtime, reply, 'cli', { ...request.body, async: true }))
 
   app.get<{ Params: { id: string } }>('/api/scheduler/runs/:id/keys', {
     schema: {
       ...secured,
       summary: 'Every key of a finished run with its group, outcome and time (the newest runs only)',
-      params: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: RUN_ID } },
+      params: { type: 'object', required: ['id'], additionalProperties: false, properties: { id: { type: 'string', pattern: RUN_ID_PATTERN } } },
       querystring: { type: 'object', additionalProperties: false, properties: {} },
       response: { 200: anyObject, 404: errorResponse, ...common },
     },

@@ -1,15 +1,16 @@
 // The admin API for the warmup scheduler (bearer token): status, warmup, clear-and-warmup,
-// and the record of any run.
+// and the record of any run. The warmups are answered by warmup-requests.ts (one implementation
+// and one body schema, shared with the CLI's POST /api/admin/warmup).
 import type { FastifyInstance } from 'fastify'
+import { withTimeout } from '../async-limits.ts'
 import { NotFoundError } from '../errors.ts'
 import type { Runtime } from '../runtime.ts'
 import { RUN_ID_PATTERN } from '../warmup/run-tracker.ts'
-import { ALL_GROUPS } from '../warmup/targets.ts'
 import { adminGuard } from './auth.ts'
 import { requireJsonBody, useStrictValidation } from './strict-body.ts'
 import { dashboardApiRoutes } from './dashboard-routes.ts'
 import { runsRoutes } from './runs-routes.ts'
-import { requestWarmup } from './warmup-requests.ts'
+import { answerWarmup, warmupBodySchema, type WarmupBody } from './warmup-requests.ts'
 
 const errorResponse = { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' }, parameter: { type: 'string' } } }
 const secured = { tags: ['scheduler'], security: [{ bearer: [] }] }
@@ -24,16 +25,10 @@ const STATUS_SECTION_TIMEOUT_MS = 2000
  * whole answer.
  */
 async function section<T>(read: () => Promise<T>): Promise<T | { unavailable: string }> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${STATUS_SECTION_TIMEOUT_MS} ms`)), STATUS_SECTION_TIMEOUT_MS)
-  })
   try {
-    return await Promise.race([Promise.resolve().then(read), timeout])
+    return await withTimeout(read, STATUS_SECTION_TIMEOUT_MS, `no answer within ${STATUS_SECTION_TIMEOUT_MS} ms`)
   } catch (error) {
     return { unavailable: error instanceof Error ? error.message : String(error) }
-  } finally {
-    clearTimeout(timer)
   }
 }
 
@@ -42,8 +37,6 @@ export async function adminRoutes(app: FastifyInstance, options: { runtime: Runt
   app.addHook('onRequest', adminGuard({ token: options.token }))
   app.addHook('onRequest', requireJsonBody)
   useStrictValidation(app)
-  // The warm groups the registry defines, plus 'all': no list of names kept here.
-  const warmupTypes = [ALL_GROUPS, ...runtime.registry.groups().map((group) => group.name)]
   // Their own files; registered here so the guard above applies to them too.
   await app.register(runsRoutes, { runtime })
   await app.register(dashboardApiRoutes, { runtime })
@@ -66,37 +59,20 @@ export async function adminRoutes(app: FastifyInstance, options: { runtime: Runt
     }
   })
 
-  const warmupBody = {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      type: { type: 'string', enum: warmupTypes, default: ALL_GROUPS },
-      async: { type: 'boolean', default: false },
-    },
-  }
   const runResponse = { type: 'object', additionalProperties: true }
 
-  app.post<{ Body: { type: string; async: boolean } }>('/api/scheduler/warmup', {
-    schema: { ...secured, summary: 'Warm one group or all; async answers 202 with the run id', body: warmupBody, response: { 200: runResponse, 202: runResponse, ...common } },
-  }, async (request, reply) => {
-    const body = request.body ?? { type: ALL_GROUPS, async: false }
-    const accepted = await requestWarmup(runtime, { groups: [body.type ?? ALL_GROUPS], trigger: 'admin' })
-    if (body.async) return reply.status(202).send({ runId: accepted.runId, alreadyRunning: accepted.alreadyRunning, status: `/api/scheduler/runs/${accepted.runId}` })
-    return reply.status(200).send({ ...(await accepted.done), alreadyRunning: accepted.alreadyRunning })
-  })
+  app.post<{ Body: WarmupBody }>('/api/scheduler/warmup', {
+    schema: { ...secured, summary: 'Warm one group or all; async answers 202 with the run id', body: warmupBodySchema(runtime.registry, ['type', 'async']), response: { 200: runResponse, 202: runResponse, ...common } },
+  }, async (request, reply) => answerWarmup(runtime, reply, 'admin', request.body ?? {}))
 
-  app.post<{ Body: { async: boolean } }>('/api/scheduler/clear-and-warmup', {
+  app.post<{ Body: WarmupBody }>('/api/scheduler/clear-and-warmup', {
     schema: {
       ...secured,
       summary: 'Expire every cached value (still served while being replaced) and warm all groups; the expiry is part of the run, so async answers 202 at once and concurrent clears share one run',
-      body: { type: 'object', additionalProperties: false, properties: { async: { type: 'boolean', default: false } } },
+      body: warmupBodySchema(runtime.registry, ['async']),
       response: { 200: runResponse, 202: runResponse, ...common },
     },
-  }, async (request, reply) => {
-    const accepted = await requestWarmup(runtime, { groups: [ALL_GROUPS], trigger: 'admin:clear', clearFirst: true })
-    if (request.body?.async) return reply.status(202).send({ runId: accepted.runId, alreadyRunning: accepted.alreadyRunning, status: `/api/scheduler/runs/${accepted.runId}` })
-    return reply.status(200).send({ ...(await accepted.done), alreadyRunning: accepted.alreadyRunning })
-  })
+  }, async (request, reply) => answerWarmup(runtime, reply, 'admin', { ...request.body, clearFirst: true }))
 
   app.get<{ Params: { id: string } }>('/api/scheduler/runs/:id', {
     schema: {

@@ -1,10 +1,12 @@
 // Applies the numbered SQL files in ./migrations in order, each in its own transaction,
-// and records them so every start is idempotent. An advisory lock makes concurrent
-// starts (several workers or instances) migrate once.
+// and records them so every start is idempotent; then the schema generated from the filter
+// declaration (filter-schema.ts), when it changed. An advisory lock makes concurrent starts
+// (several workers or instances) migrate once.
 import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Database } from './database.ts'
+import { applyFilterSchema } from './filter-schema.ts'
 
 const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations')
 const LOCK_ID = 7_420_001
@@ -24,6 +26,8 @@ export async function migrate(db: Database): Promise<string[]> {
       await tx.query('INSERT INTO schema_migrations (version) VALUES ($1)', [file])
       applied.push(file)
     }
+    const generated = await applyFilterSchema(tx, done)
+    if (generated) applied.push(generated)
     return applied
   })
 }

@@ -2,6 +2,7 @@
 // labels (English and Chinese) travel beside them. Codes are derived from the English value so
 // a new value in a future file gets a code without a code change; the overrides keep the codes
 // people expect for the long or odd ones.
+import type { FilterDeclaration } from './model.ts'
 
 const OVERRIDES: Record<string, Record<string, string>> = {
   category: {
@@ -26,7 +27,8 @@ const ENGLISH_LABELS: Record<string, Record<string, string>> = {
   religion: { 'confucianism-buddhism-and-taoism': 'Confucianism, Buddhism and Taoism' },
 }
 
-export type CodedField = 'district' | 'category' | 'schoolGroup' | 'gender' | 'session' | 'religion'
+/** The filter fields whose labels come with each school row (the EDB file's own words). */
+export type CodedField = Extract<FilterDeclaration, { labels: 'row' }>['field']
 
 export interface CodedValue {
   code: string

@@ -3,34 +3,25 @@
 // rows are joined back for their JSON; the total comes from the precomputed counts when they can
 // answer it (up to two filter fields: school_facets and school_facet_pairs, migration 005), else
 // from a narrow count(*).
-import type { FilterField, ListQuery } from './model.ts'
+import { FILTERS, ITEM_CODED_FIELDS, type FilterDeclaration, type FilterField, type ListQuery } from './model.ts'
 
 /** A coded value with its labels from the one label table (code_labels, migration 006); NULL for a NULL code. */
 export const labelled = (field: FilterField, code: string): string =>
   `(SELECT json_build_object('code', l.code, 'en', l.en, 'zh', l.zh) FROM code_labels l WHERE l.field = '${field}' AND l.code = ${code})`
 
+/** The statements' table aliases: s for schools, b for secondary_banding (joined by school_no). */
+const ALIAS: Record<FilterDeclaration['table'], string> = { schools: 's', secondary_banding: 'b' }
+
+/** Column each filter field compares (from the declaration in model.ts); all are plain equality on an indexed code. */
+export const FILTER_COLUMNS = Object.fromEntries(FILTERS.map((filter) => [filter.field, `${ALIAS[filter.table]}.${filter.column}`])) as Record<FilterField, string>
+
 /** The fields of a list item (s: schools, b: secondary_banding); the detail adds more. */
 export const ITEM_JSON = `json_build_object(
   'schoolNo', s.school_no, 'schoolId', s.school_id, 'level', s.level,
   'nameEn', s.name_en, 'nameZh', s.name_zh, 'addressEn', s.address_en, 'addressZh', s.address_zh,
-  'district', ${labelled('district', 's.district')}, 'category', ${labelled('category', 's.category')}, 'schoolGroup', ${labelled('schoolGroup', 's.school_group')},
-  'gender', ${labelled('gender', 's.gender')}, 'session', ${labelled('session', 's.session')}, 'religion', ${labelled('religion', 's.religion')},
-  'schoolNet', ${labelled('schoolNet', 's.school_net')},
-  'banding', ${labelled('banding', 'b.band')},
+  ${ITEM_CODED_FIELDS.map((field) => `'${field}', ${labelled(field, FILTER_COLUMNS[field])}`).join(',\n  ')},
   'phone', s.phone, 'website', s.website, 'latitude', s.latitude, 'longitude', s.longitude
 )`
-
-/** Column each filter field compares; all are plain equality on an indexed code. */
-export const FILTER_COLUMNS: Record<FilterField, string> = {
-  district: 's.district',
-  schoolNet: 's.school_net',
-  category: 's.category',
-  schoolGroup: 's.school_group',
-  gender: 's.gender',
-  religion: 's.religion',
-  session: 's.session',
-  banding: 'b.band',
-}
 
 export interface Statement {
   sql: string
@@ -59,7 +50,7 @@ export function listStatement(query: ListQuery): Statement {
     where.push(`s.search_name LIKE $${params.length}`)
   }
   // Only a banding filter needs the band to pick rows; the join back adds it to every item.
-  const from = filtered.some(({ field }) => field === 'banding') ? 'schools s JOIN secondary_banding b ON b.school_no = s.school_no' : 'schools s'
+  const from = filtered.some(({ field }) => FILTERS.some((filter) => filter.field === field && filter.table === 'secondary_banding')) ? 'schools s JOIN secondary_banding b ON b.school_no = s.school_no' : 'schools s'
   const conditions = where.join(' AND ')
 
   let total: string

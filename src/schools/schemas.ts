@@ -2,7 +2,7 @@
 // parameters, wrong types and out-of-range numbers get 400 before any handler runs) and
 // @fastify/swagger publishes them at /docs.
 import { MAX_SEARCH_LENGTH, NO_CONTROL_CHARACTERS } from '../http/input.ts'
-import { DEFAULT_PAGE_SIZE, FILTER_FIELDS, MAX_PAGE_SIZE, type Level } from './model.ts'
+import { DEFAULT_PAGE_SIZE, FILTER_FIELDS, FILTERS, ITEM_CODED_FIELDS, LEVELS, MAX_PAGE_SIZE, type Level } from './model.ts'
 
 const codeList = (description: string) => ({
   description: `${description}. Repeat the parameter or give a comma list to accept any of several codes.`,
@@ -10,17 +10,6 @@ const codeList = (description: string) => ({
   maxItems: 20,
   items: { type: 'string', pattern: '^[a-z0-9-]{1,60}(,[a-z0-9-]{1,60}){0,19}$' },
 })
-
-const FIELD_DESCRIPTIONS: Record<string, string> = {
-  district: 'District code, e.g. kowloon-city',
-  schoolNet: 'Primary One Admission school net, e.g. 41',
-  banding: 'Secondary banding code supplied by the operator, e.g. 1a',
-  category: 'Finance type code: aided, government, dss, private, esf, caput, pis',
-  schoolGroup: 'EDB category code, e.g. aided-primary-schools',
-  gender: 'boys, girls or co-ed',
-  religion: 'Religion code, e.g. catholicism; none for no religion',
-  session: 'whole-day, am, pm or evening',
-}
 
 export function listQuerySchema(level: Level) {
   return {
@@ -30,7 +19,7 @@ export function listQuerySchema(level: Level) {
       page: { type: 'integer', minimum: 1, maximum: 10_000, default: 1, description: 'Page number, from 1' },
       pageSize: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE, description: `Items per page, at most ${MAX_PAGE_SIZE}` },
       q: { type: 'string', minLength: 1, maxLength: MAX_SEARCH_LENGTH, pattern: NO_CONTROL_CHARACTERS, description: `Name search, English or Chinese: 1 to ${MAX_SEARCH_LENGTH} characters, no control characters` },
-      ...Object.fromEntries(FILTER_FIELDS[level].map((field) => [field, codeList(FIELD_DESCRIPTIONS[field]!)])),
+      ...Object.fromEntries(FILTERS.filter((filter) => (filter.levels as readonly Level[]).includes(level)).map((filter) => [filter.field, codeList(filter.description)])),
     },
   }
 }
@@ -52,14 +41,8 @@ export const schoolItemSchema = {
     nameZh: { type: 'string' },
     addressEn: { type: 'string', nullable: true },
     addressZh: { type: 'string', nullable: true },
-    district: labelled,
-    category: labelled,
-    schoolGroup: labelled,
-    gender: labelled,
-    session: labelled,
-    religion: labelled,
-    schoolNet: nullableLabelled,
-    banding: nullableLabelled,
+    // A field of every level is on every school; one of some levels is null on the others'.
+    ...Object.fromEntries(ITEM_CODED_FIELDS.map((field) => [field, LEVELS.every((level) => FILTER_FIELDS[level].includes(field)) ? labelled : nullableLabelled])),
     phone: { type: 'string', nullable: true },
     website: { type: 'string', nullable: true },
     latitude: { type: 'number', nullable: true },

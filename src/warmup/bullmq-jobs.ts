@@ -37,13 +37,6 @@ export interface EnqueuedWarmup extends AcceptedRun {
   local: boolean
 }
 
-/** A run that failed as a whole throws, so BullMQ retries it with backoff. */
-export class WarmupRunFailedError extends Error {
-  constructor(readonly result: WarmupJobResult) {
-    super(`warmup run ${result.runId} ${result.status}: ${result.failed}/${result.keys} keys failed`)
-  }
-}
-
 /** A job's own result as a run record, for when neither memory nor the history has the run. */
 export function recordFromResult(result: WarmupJobResult, job: Job<WarmupJobData, WarmupJobResult> | undefined): WarmupSummary {
   return {
@@ -60,17 +53,4 @@ export function lastTickOf(job: Job<WarmupJobData, WarmupJobResult>): LastTick {
     return { finishedAt, instance: result.instance, runId: result.runId, status: result.status, keys: result.keys, warmed: result.warmed, failed: result.failed, durationMs: result.durationMs }
   }
   return { finishedAt, instance: job.processedBy ?? null, runId: job.data.runId ?? null, status: 'failed', error: job.failedReason || 'failed' }
-}
-
-/** True when `promise` settled within `ms`; a rejection counts as settled. */
-export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms)
-  })
-  try {
-    return await Promise.race([promise.then(() => true, () => true), timeout])
-  } finally {
-    clearTimeout(timer)
-  }
 }

@@ -4,9 +4,10 @@
 // same queue with a deduplication id, and the queue's global concurrency of 1 keeps a
 // manual run and a scheduled one from running at the same time on two instances.
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq'
+import { settlesWithin } from '../async-limits.ts'
 import type { ScheduleJob } from '../config.ts'
-import { SchedulerError, SchedulerUnavailableError } from '../errors.ts'
-import { lastTickOf, recordFromResult, settlesWithin, WarmupRunFailedError, type EnqueuedWarmup, type WarmupJobData, type WarmupJobResult } from './bullmq-jobs.ts'
+import { SchedulerError, SchedulerUnavailableError, WarmupRunFailedError } from '../errors.ts'
+import { lastTickOf, recordFromResult, type EnqueuedWarmup, type WarmupJobData, type WarmupJobResult } from './bullmq-jobs.ts'
 import { errorMessage } from './logger.ts'
 import { RedisLink } from './redis-link.ts'
 import { assertRunId, newRunId } from './run-tracker.ts'
@@ -16,7 +17,7 @@ import {
 } from './scheduler.ts'
 import type { WarmupRunRecord, WarmupSummary } from './summary.ts'
 
-export { WarmupRunFailedError, type EnqueuedWarmup, type WarmupJobData, type WarmupJobResult }
+export { type EnqueuedWarmup, type WarmupJobData, type WarmupJobResult }
 
 export interface BullmqSchedulerOptions extends SchedulerCommonOptions {
   redisUrl: string

@@ -8,11 +8,6 @@ export interface WarmupLogger {
   error(object: object, message?: string): void
 }
 
-const ignore = (): void => {}
-
-/** Discards everything; for callers that have no logger (one-off scripts). */
-export const silentLogger: WarmupLogger = { debug: ignore, info: ignore, warn: ignore, error: ignore }
-
 /** Error text for logs and summaries: the message, never a stack (summaries go to HTTP clients). */
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message || error.name

@@ -2,7 +2,7 @@
 // concurrency, records every key's time and error, and reports one summary. One run at a
 // time per process: a trigger that arrives during a run gets the running one back, so the
 // 08:00 job, an admin click and a CLI call never warm the same keys twice in parallel.
-import { AppError, InvalidParameterError } from '../errors.ts'
+import { InvalidParameterError, WarmupClosedError } from '../errors.ts'
 import type { WarmupHistory } from './history.ts'
 import type { WarmupKeyResult, WarmupRunKeys } from './run-keys.ts'
 import { planKeys, warmKeys, type KeyResult } from './key-pool.ts'
@@ -64,18 +64,10 @@ export interface StartedWarmup {
   alreadyRunning: boolean
 }
 
-/** The runner is shutting down and takes no more runs. */
-export class WarmupClosedError extends AppError {
-  readonly code = 'E_WARMUP_CLOSED'
-  readonly statusCode = 503
-  constructor() {
-    super('The warmup runner is shutting down')
-  }
-}
 
 const TRIGGER = /^[A-Za-z0-9][\w:.@/-]{0,199}$/
 
-export { newRunId }
+export { newRunId, WarmupClosedError }
 
 class ActiveRun implements RunningWarmup {
   // Not readonly: a follow-up run (see WarmupRunner.start) takes more groups and gets its real

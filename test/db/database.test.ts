@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { filterSchemaVersion, listIndexes } from '../../src/db/filter-schema.ts'
+import { migrate } from '../../src/db/migrate.ts'
 import { SchoolRepository } from '../../src/schools/repository.ts'
 import { describeEachDatabase } from '../helpers/database.ts'
 
@@ -42,5 +44,22 @@ describeEachDatabase('database', (getDb) => {
     }
     assert.equal((await repository.filterOptions('primary')).total, 0)
     assert.deepEqual((await repository.stats()).totals, { primary: 0, secondary: 0, all: 0 })
+  })
+
+  test('the schema generated from the filter declaration is applied once, and again when it differs', async () => {
+    const { db } = getDb()
+    const version = filterSchemaVersion()
+    const recorded = async (): Promise<string[]> => (await db.query<{ version: string }>("SELECT version FROM schema_migrations WHERE version LIKE 'filter-schema:%'")).map((row) => row.version)
+    const indexes = async (): Promise<string[]> => (await db.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'schools' AND indexname LIKE 'schools\\_level\\_%' ORDER BY indexname")).map((row) => row.indexname)
+    const declared = listIndexes().map((index) => index.name).sort()
+    assert.deepEqual(await recorded(), [version])
+    assert.deepEqual(await indexes(), declared)
+    assert.deepEqual(await migrate(db), [], 'nothing to do on the next start')
+    // A database whose generated part is out of date (an older declaration): it is brought in line.
+    await db.query('DROP INDEX schools_level_gender')
+    await db.query("UPDATE schema_migrations SET version = 'filter-schema:older' WHERE version = $1", [version])
+    assert.deepEqual(await migrate(db), [version])
+    assert.deepEqual(await recorded(), [version])
+    assert.deepEqual(await indexes(), declared)
   })
 })
