@@ -17,6 +17,8 @@ import { BullmqScheduler } from './warmup/bullmq-scheduler.ts'
 import { WarmupHistory } from './warmup/history.ts'
 import { defaultInstanceId } from './warmup/instance-id.ts'
 import { LocalScheduler } from './warmup/local-scheduler.ts'
+import { deploymentBoardPrefix, RedisProgressBoard } from './warmup/progress-board.ts'
+import { RunProgressTracker } from './warmup/run-progress.ts'
 import { RunTracker } from './warmup/run-tracker.ts'
 import { WarmupRunKeys } from './warmup/run-keys.ts'
 import { WarmupRunner } from './warmup/runner.ts'
@@ -62,6 +64,8 @@ export interface Runtime {
   instanceId: string
   /** Runs this process finished lately, and listeners for runs it may be handed (run-tracker.ts). */
   runs: RunTracker
+  /** Per-group progress of the runs, shared through Redis with the processes that do not run them (the dashboard). */
+  runProgress: RunProgressTracker
   /** Starts (or joins) a run in this process; what schedulers and requestWarmup use without a queue. */
   startRun: StartRun
   importSchools(files?: SchoolSourceFiles): Promise<SchoolImportSummary>
@@ -118,6 +122,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const runKeys = new WarmupRunKeys(db)
   if (role !== 'cli') await history.markInterrupted(instanceId)
   const runs = new RunTracker(history)
+  const runProgress = new RunProgressTracker({ board: config.redisUrl ? new RedisProgressBoard({ url: config.redisUrl, prefix: deploymentBoardPrefix(config.redisPrefix) }) : undefined, logger })
   const runner = new WarmupRunner({
     registry,
     logger,
@@ -131,9 +136,11 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     onRunFinished: (summary) => {
       metrics.warmupRun(summary)
       runs.recordFinished(summary)
+      runProgress.finish(summary)
       learning.warmupFinished()
     },
   })
+  runner.listenAll(runProgress)
   const startRun: StartRun = (request) => {
     const { run, alreadyRunning } = runner.start(request)
     return { runId: run.runId, alreadyRunning, done: run.done }
@@ -176,12 +183,14 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   return {
     config, logger, db, cache, metrics, repository, reads, registry, runner, history, runKeys, learning, scheduler, instanceId,
     runs,
+    runProgress,
     startRun,
     importSchools: async (files = bundledSourceFiles(config.sourceDir)) => afterImport(await importSchools(db, files)),
     importBanding: async (file) => afterImport(await importBanding(db, file)),
     importApplicationWindows: async (file) => afterImport(await importApplicationWindows(db, file)),
     close: async () => {
       await runner.close()
+      await runProgress.close()
       await scheduler?.close()
       await learning.close()
       await cache.close()

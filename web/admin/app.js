@@ -102,7 +102,7 @@ function render() {
   const { status, dashboard, runs, coverage } = state.last
   const timeZone = status.scheduler?.timeZone ?? 'Asia/Hong_Kong'
   renderScheduler(status, dashboard)
-  renderCurrent(dashboard, status, runs.items, timeZone)
+  renderCurrent(dashboard, timeZone)
   renderRuns(runs, timeZone, openDetails)
   renderCacheFigures(status.cache, dashboard)
   const points = state.chart.add(dashboard.instance, dashboard.series.points)
