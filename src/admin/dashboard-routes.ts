@@ -26,7 +26,7 @@ export interface CurrentRun {
   instance: string
   /** This process runs it (its figures are live); else they are as last published. */
   here: boolean
-  /** Null until the running process has planned the run and published it (or when the board is unreachable). */
+  /** Null until the running process has listed the run's keys (and, elsewhere, published them; or while the board is unreachable). */
   progress: WarmupProgress | null
   perGroup: GroupProgress[]
   updatedAt: string | null
@@ -59,8 +59,8 @@ async function currentRuns(runtime: Pick<Runtime, 'runner' | 'history' | 'runPro
   const published = await bounded(() => runtime.runProgress.read(runs.map((run) => run.runId)), new Map())
   return runs.map((run) => {
     const found = published.get(run.runId)
-    // The runner's own counts are exact from the first key on, even before the plan is known here.
-    const progress = run.here && local ? local.progress() : found ? { keys: found.keys, completed: found.completed, warmed: found.warmed, failed: found.failed } : null
+    // No figures before the run has listed its keys (a total of 0 would read as done).
+    const progress = found ? { keys: found.keys, completed: found.completed, warmed: found.warmed, failed: found.failed } : null
     return { ...run, progress, perGroup: found?.groups ?? [], updatedAt: found?.updatedAt ?? null }
   })
 }

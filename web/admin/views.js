@@ -64,8 +64,12 @@ export function renderCurrent(dashboard, timeZone) {
   }
   replaceChildren($('#current-body'), runs.map((run) => h('div', { className: 'current-run', dataset: { runId: run.runId } },
     h('p', {}, h('strong', {}, run.runId), ` · ${run.trigger} · ${run.groups.join(', ')} · `, time(run.startedAt, timeZone)),
-    run.progress ? progressBar(run.groups.join(', '), run.progress.completed, run.progress.keys) : h('progress', { 'aria-label': run.runId }),
-    run.perGroup.map((group) => progressBar(group.group, group.completed, group.keys, group.group)),
+    // Until the run has listed its keys there is no total: an indeterminate bar.
+    run.progress
+      ? h('div', { className: 'progress-grid' },
+        progressBar(run.groups.join(', '), run.progress.completed, run.progress.keys),
+        run.perGroup.map((group) => progressBar(group.group, group.completed, group.keys, group.group)))
+      : h('progress', { 'aria-label': run.runId }),
     h('p', { className: 'muted' }, run.here
       ? t('current.here', { instance: run.instance })
       : t(run.progress ? 'current.elsewhere' : 'current.elsewhereNoProgress', { instance: run.instance, time: run.updatedAt ? formatDateTime(run.updatedAt, timeZone) : '' })),
@@ -144,7 +148,7 @@ function jsonView(value, name = '') {
       const columns = [...new Set(value.flatMap((item) => Object.keys(item)))]
       return h('div', { className: 'table-wrap' }, h('table', {},
         h('thead', {}, h('tr', {}, columns.map((column) => h('th', { scope: 'col' }, column)))),
-        h('tbody', {}, value.slice(0, 50).map((item) => h('tr', {}, columns.map((column) => h('td', {}, item[column] === undefined ? '' : typeof item[column] === 'object' ? JSON.stringify(item[column]) : coverageValue(column, item[column])))))),
+        h('tbody', {}, value.slice(0, 50).map((item) => h('tr', {}, columns.map((column) => h('td', {}, item[column] === undefined ? '' : jsonView(item[column], column)))))),
       ))
     }
     return value.map((item) => coverageValue(name, item)).join(', ')
