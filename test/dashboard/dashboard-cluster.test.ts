@@ -117,7 +117,7 @@ if (testDatabaseUrl && testRedisUrl) {
         runId = await warmGroup(page, 'stats')
         const bar = await page.waitForSelector(`#current-body .current-run[data-run-id="${runId}"] .progress-row[data-group="stats"]`, { timeout: 60_000 })
         assert.deepEqual([await bar.getAttribute('data-done'), await bar.getAttribute('data-total')], ['0', '1'], 'stats: 0 of 1 key done while held')
-        assert.match((await page.textContent(`#current-body .current-run[data-run-id="${runId}"]`)) ?? '', /Running on dash#primary; progress as it published it at /)
+        assert.match((await page.textContent(`#current-body .current-run[data-run-id="${runId}"]`)) ?? '', /Running on dash#primary; figures as of \d{4}-\d\d-\d\d \d\d:\d\d:\d\d HKT\./)
 
         // Whichever worker answers shows the same run with its per-group totals.
         const seen = new Map<string, CurrentRun>()
