@@ -36,7 +36,8 @@ try {
   await finishedRow(page, runId, 300_000)
   await page.waitForSelector(`#action-result[data-run-id="${runId}"]:not([data-status="queued"]):not([data-status="running"])`, { timeout: 60_000 })
   // One more poll so the chart includes the warmup's own cache answers.
-  await page.waitForFunction(`document.querySelector('#updated').textContent !== ${JSON.stringify(await page.textContent('#updated'))}`, undefined, { timeout: 30_000 })
+  // (A selector, not waitForFunction: the page's CSP forbids the eval that a function string needs.)
+  await page.waitForSelector(`#updated:not(:text-is(${JSON.stringify(await page.textContent('#updated'))}))`, { timeout: 30_000 })
   await page.screenshot({ path: output, fullPage: true })
   if (browser.consoleErrors.length > 0) throw new Error(`console errors on the page: ${browser.consoleErrors.join('; ')}`)
   console.log(`dashboard screenshot written to ${path.relative(process.cwd(), output)} (run ${runId})`)

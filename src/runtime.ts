@@ -18,6 +18,8 @@ import { BullmqScheduler } from './warmup/bullmq-scheduler.ts'
 import { WarmupHistory } from './warmup/history.ts'
 import { defaultInstanceId } from './warmup/instance-id.ts'
 import { LocalScheduler } from './warmup/local-scheduler.ts'
+import { deploymentBoardPrefix, RedisProgressBoard } from './warmup/progress-board.ts'
+import { RunProgressTracker } from './warmup/run-progress.ts'
 import { RunTracker } from './warmup/run-tracker.ts'
 import { WarmupRunKeys } from './warmup/run-keys.ts'
 import { WarmupRunner } from './warmup/runner.ts'
@@ -65,6 +67,8 @@ export interface Runtime {
   instanceId: string
   /** Runs this process finished lately, and listeners for runs it may be handed (run-tracker.ts). */
   runs: RunTracker
+  /** Per-group progress of the runs, shared through Redis with the processes that do not run them (the dashboard). */
+  runProgress: RunProgressTracker
   /** Starts (or joins) a run in this process; what schedulers and requestWarmup use without a queue. */
   startRun: StartRun
   importSchools(files?: SchoolSourceFiles): Promise<SchoolImportSummary>
@@ -95,6 +99,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     importApplicationWindows: async (file) => rewarm(await importApplicationWindows(db, file)),
     close: async () => {
       await engine.runner.close()
+      await engine.runProgress.close()
       await scheduler?.close()
       await learning.close()
       await cache.close()
@@ -162,6 +167,7 @@ interface WarmupEngine {
   history: WarmupHistory
   runKeys: WarmupRunKeys
   runs: RunTracker
+  runProgress: RunProgressTracker
   startRun: StartRun
 }
 
@@ -179,7 +185,8 @@ interface WarmupEngineDependencies {
 
 /**
  * The generic warmup engine over the registry: run history and per-key log, the run tracker,
- * and the runner, whose finished runs feed the metrics, the tracker and the learned warm set.
+ * the runner, whose finished runs feed the metrics, the tracker and the learned warm set, and
+ * the per-group progress of every run (published for the processes that do not run it).
  */
 async function buildWarmupEngine(deps: WarmupEngineDependencies): Promise<WarmupEngine> {
   const { config, cache, metrics, learning } = deps
@@ -187,6 +194,7 @@ async function buildWarmupEngine(deps: WarmupEngineDependencies): Promise<Warmup
   const runKeys = new WarmupRunKeys(deps.db)
   if (deps.role !== 'cli') await history.markInterrupted(deps.instanceId)
   const runs = new RunTracker(history)
+  const runProgress = new RunProgressTracker({ board: config.redisUrl ? new RedisProgressBoard({ url: config.redisUrl, prefix: deploymentBoardPrefix(config.redisPrefix) }) : undefined, logger: deps.logger })
   const runner = new WarmupRunner({
     registry: deps.registry,
     logger: deps.logger,
@@ -200,14 +208,16 @@ async function buildWarmupEngine(deps: WarmupEngineDependencies): Promise<Warmup
     onRunFinished: (summary) => {
       metrics.warmupRun(summary)
       runs.recordFinished(summary)
+      runProgress.finish(summary)
       learning.warmupFinished()
     },
   })
+  runner.listenAll(runProgress)
   const startRun: StartRun = (request) => {
     const { run, alreadyRunning } = runner.start(request)
     return { runId: run.runId, alreadyRunning, done: run.done }
   }
-  return { runner, history, runKeys, runs, startRun }
+  return { runner, history, runKeys, runs, runProgress, startRun }
 }
 
 /** The scheduler SCHEDULER names (undefined when 'off'); it runs schedules only where `runsSchedule`. */

@@ -2,16 +2,22 @@
 // (what the dashboard page needs besides the status), through the real app on the run's
 // preferred database: pages newest first with exact totals, bad paging is a 400 that names the
 // parameter, the token is required; the dashboard answer counts this process's cache answers
-// per minute and shows a held run's progress per group.
+// per minute and shows a held run's progress per group, whether this process runs it or another
+// process does (with Redis: the other process publishes its progress on the shared board).
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { MAX_RUNS_PAGE_SIZE } from '../../src/admin/runs-routes.ts'
 import type { SeriesPoint } from '../../src/cache/request-series.ts'
-import type { GroupProgress } from '../../src/warmup/run-progress.ts'
+import type { CurrentRun } from '../../src/admin/dashboard-routes.ts'
+import { WarmupHistory } from '../../src/warmup/history.ts'
+import { deploymentBoardPrefix, RedisProgressBoard } from '../../src/warmup/progress-board.ts'
+import { RunProgressTracker } from '../../src/warmup/run-progress.ts'
+import { WarmupRunner } from '../../src/warmup/runner.ts'
 import type { WarmupRunRecord, WarmupSummary } from '../../src/warmup/summary.ts'
 import { createTestApp, type TestApp } from '../helpers/app.ts'
-import { adminGet, get, preferredBackend } from '../helpers/integration.ts'
-import { deferred, fakeTarget } from '../helpers/warmup-fakes.ts'
+import { testRedisUrl } from '../helpers/env.ts'
+import { adminGet, deleteRedisPrefix, get, preferredBackend } from '../helpers/integration.ts'
+import { appGroups, captureLogger, deferred, fakeTarget } from '../helpers/warmup-fakes.ts'
 
 interface RunsPage {
   items: WarmupRunRecord[]
@@ -25,7 +31,7 @@ interface DashboardAnswer {
   instance: string
   database: { reachable: boolean; kind: string }
   series: { minutes: number; points: SeriesPoint[] }
-  currentRun: { runId: string; groups: string[]; progress: { keys: number; completed: number }; perGroup: GroupProgress[] } | null
+  currentRuns: CurrentRun[]
   endpoints: { coverage: boolean }
 }
 
@@ -39,15 +45,16 @@ function summary(index: number): WarmupSummary {
   }
 }
 
-describe(`admin API for the dashboard: runs pages and live figures [${preferredBackend}]`, () => {
+describe(`admin API for the dashboard: runs pages and live figures [${preferredBackend}${testRedisUrl ? ', redis' : ''}]`, () => {
   let app: TestApp
 
   before(async () => {
-    app = await createTestApp({ backend: preferredBackend })
+    app = await createTestApp({ backend: preferredBackend, redis: Boolean(testRedisUrl) })
     for (let index = 1; index <= RUNS; index++) await app.runtime.history.recordFinish(summary(index))
   })
   after(async () => {
     await app?.close()
+    if (app && testRedisUrl) await deleteRedisPrefix(app.config.redisPrefix)
   })
 
   test('pages of runs, newest first, with the total and the page count', async () => {
@@ -112,13 +119,53 @@ describe(`admin API for the dashboard: runs pages and live figures [${preferredB
     const answer = (await adminGet(app, '/api/scheduler/dashboard')).json<DashboardAnswer>()
     gate.resolve()
     const finished = await run.done
-    assert.equal(answer.currentRun?.runId, run.runId)
-    const stats = answer.currentRun!.perGroup.find((group) => group.group === 'stats')
-    assert.ok(stats, JSON.stringify(answer.currentRun))
+    assert.equal(answer.currentRuns.length, 1, JSON.stringify(answer.currentRuns))
+    const current = answer.currentRuns[0]!
+    assert.deepEqual({ runId: current.runId, here: current.here, instance: current.instance }, { runId: run.runId, here: true, instance: app.runtime.instanceId })
+    const stats = current.perGroup.find((group) => group.group === 'stats')
+    assert.ok(stats, JSON.stringify(current))
     assert.equal(stats.keys, finished.keys, 'the group\'s total is the run\'s planned keys')
     assert.ok(stats.completed < stats.keys, `held: ${stats.completed} of ${stats.keys} done`)
-    assert.equal(answer.currentRun!.progress.keys, finished.keys)
+    assert.equal(current.progress?.keys, finished.keys)
     const idle = (await adminGet(app, '/api/scheduler/dashboard')).json<DashboardAnswer>()
-    assert.equal(idle.currentRun, null)
+    assert.deepEqual(idle.currentRuns, [])
+  })
+
+  test('a run another process runs shows with the progress it published', { skip: testRedisUrl ? false : 'needs Redis (the progress board)' }, async () => {
+    // "Another process": its own runner and targets, the deployment's database and progress board.
+    const gate = deferred()
+    const reached = deferred()
+    const registry = appGroups().register(fakeTarget('remote-stats', 'stats', ['r-1', 'r-2', 'r-3'], {
+      onWarm: async (key) => {
+        if (key !== 'r-2') return
+        reached.resolve()
+        await gate.promise
+      },
+    }))
+    const tracker = new RunProgressTracker({ board: new RedisProgressBoard({ url: testRedisUrl!, prefix: deploymentBoardPrefix(app.config.redisPrefix) }) })
+    const other = new WarmupRunner({ registry, logger: captureLogger().logger, instanceId: 'other#1', history: new WarmupHistory(app.runtime.db), concurrency: 1, onRunFinished: (summary) => tracker.finish(summary) })
+    other.listenAll(tracker)
+    try {
+      const { run } = other.start({ groups: ['stats'], trigger: 'test:remote' })
+      await reached.promise
+      await tracker.published()
+      const answer = (await adminGet(app, '/api/scheduler/dashboard')).json<DashboardAnswer>()
+      gate.resolve()
+      await run.done
+      assert.equal(app.runtime.runner.current(), undefined, 'this process runs nothing')
+      const current = answer.currentRuns.find((candidate) => candidate.runId === run.runId)
+      assert.ok(current, JSON.stringify(answer.currentRuns))
+      assert.deepEqual({ here: current.here, instance: current.instance, trigger: current.trigger, groups: current.groups }, { here: false, instance: 'other#1', trigger: 'test:remote', groups: ['stats'] })
+      assert.equal(current.progress?.keys, 3)
+      assert.ok(current.progress.completed < 3, `held: ${current.progress.completed} of 3`)
+      assert.deepEqual(current.perGroup.map((group) => [group.group, group.keys]), [['stats', 3]])
+      assert.ok(current.updatedAt, 'when it was published')
+      const after = (await adminGet(app, '/api/scheduler/dashboard')).json<DashboardAnswer>()
+      assert.deepEqual(after.currentRuns, [], 'finished: no longer current')
+    } finally {
+      gate.resolve()
+      await other.close()
+      await tracker.close()
+    }
   })
 })

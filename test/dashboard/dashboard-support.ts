@@ -45,12 +45,14 @@ export async function jobRows(page: Page): Promise<JobRow[]> {
   }))
 }
 
-/** Picks `group` in the select, presses the warm button, and returns the run id the page then follows. */
+/** Picks `group` in the select, presses the warm button, and returns the run id the page then follows (a new one). */
 export async function warmGroup(page: Page, group: string): Promise<string> {
   await page.waitForSelector(`#warm-group option[value="${group}"]`, { state: 'attached' })
   await page.selectOption('#warm-group', group)
+  // A run followed before leaves its id on the line until the answer for this one replaces it.
+  const previous = await page.getAttribute('#action-result', 'data-run-id')
   await page.click('#warm')
-  const result = await page.waitForSelector('#action-result[data-run-id]', { timeout: 30_000 })
+  const result = await page.waitForSelector(previous ? `#action-result[data-run-id]:not([data-run-id="${previous}"])` : '#action-result[data-run-id]', { timeout: 30_000 })
   const runId = await result.getAttribute('data-run-id')
   assert.ok(runId, 'the page names the run it started')
   return runId

@@ -21,6 +21,8 @@ const state = {
   last: null,
   coverage: null,
   coverageAt: 0,
+  /** When the last answers arrived. */
+  updatedAt: null,
   /** The run the last action started, followed until it finishes. */
   followed: null,
   chart: null,
@@ -79,9 +81,9 @@ async function refresh() {
     ])
     const coverage = await readCoverage(dashboard.endpoints)
     state.last = { status, dashboard, runs, coverage }
+    state.updatedAt = new Date()
     render()
     show($('#load-error'), false)
-    $('#updated').textContent = t('updated', { time: new Date().toLocaleTimeString(currentLanguage() === 'zh' ? 'zh-HK' : 'en-GB', { timeZone: 'Asia/Hong_Kong', hour12: false }) })
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
       forgetToken()
@@ -102,7 +104,7 @@ function render() {
   const { status, dashboard, runs, coverage } = state.last
   const timeZone = status.scheduler?.timeZone ?? 'Asia/Hong_Kong'
   renderScheduler(status, dashboard)
-  renderCurrent(dashboard, status, runs.items, timeZone)
+  renderCurrent(dashboard, timeZone)
   renderRuns(runs, timeZone, openDetails)
   renderCacheFigures(status.cache, dashboard)
   const points = state.chart.add(dashboard.instance, dashboard.series.points)
@@ -111,6 +113,13 @@ function render() {
   renderCoverage(coverage, status.cache)
   renderGroups(status.groups ?? [])
   renderFollowed(runs.items)
+  renderUpdated()
+}
+
+/** When the figures were read, in Hong Kong time and the page's language (a switch re-renders it). */
+function renderUpdated() {
+  if (!state.updatedAt) return
+  $('#updated').textContent = t('updated', { time: state.updatedAt.toLocaleTimeString(currentLanguage() === 'zh' ? 'zh-HK' : 'en-GB', { timeZone: 'Asia/Hong_Kong', hour12: false }) })
 }
 
 function renderGroups(groups) {
@@ -226,7 +235,9 @@ function wire() {
 }
 
 wire()
-applyLanguage(localStorage.getItem(LANGUAGE_KEY) ?? 'en')
+// Until the operator picks one, the browser's preferred language decides (Chinese for any zh-* locale).
+const browserLanguage = /^zh\b/i.test(window.navigator.language ?? '') ? 'zh' : 'en'
+applyLanguage(localStorage.getItem(LANGUAGE_KEY) ?? browserLanguage)
 if (storedToken()) {
   showDashboard()
   void refresh()

@@ -64,7 +64,7 @@ export class CacheChart {
       scales: { y: { range: [0, 100] } },
       axes: [{ values: (_plot, ticks) => ticks.map(hourMinute) }, { values: (_plot, ticks) => ticks.map((tick) => `${tick}%`) }],
       series: [
-        {},
+        { label: t('cache.time') },
         { label: t('cache.hit'), stroke: COLOURS.hit, width: 2, points: { show: true, size: 6 } },
         { label: t('cache.stale'), stroke: COLOURS.stale, width: 2, points: { show: true, size: 6 } },
         { label: t('cache.miss'), stroke: COLOURS.miss, width: 2, points: { show: true, size: 6 } },

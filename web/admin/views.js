@@ -43,36 +43,37 @@ export function renderScheduler(status, dashboard) {
   replaceChildren(body, rows.length > 0 ? rows : h('tr', {}, h('td', { colSpan: 7 }, t('jobs.none'))))
 }
 
-function progressBar(label, done, total) {
+function progressBar(label, done, total, group) {
   const value = Math.min(done, total)
-  return h('div', { className: 'progress-row' },
+  return h('div', { className: 'progress-row', dataset: group === undefined ? {} : { group, done: String(done), total: String(total) } },
     h('span', { className: 'progress-label' }, label),
     h('progress', { max: Math.max(total, 1), value, 'aria-label': label }),
     h('span', { className: 'progress-count' }, t('current.keys', { done: formatNumber(done), total: formatNumber(total) })),
   )
 }
 
-/** The run going on: with per-group bars when the answering process runs it, else from the history. */
-export function renderCurrent(dashboard, status, runs, timeZone) {
-  const body = $('#current-body')
-  const local = dashboard?.currentRun ?? null
-  const elsewhere = !local ? (status.currentRun ?? runs.find((run) => run.status === 'running')) : null
-  if (local) {
-    replaceChildren(body,
-      h('p', { dataset: { runId: local.runId } }, h('strong', {}, local.runId), ` · ${local.trigger} · ${local.groups.join(', ')} · `, time(local.startedAt, timeZone)),
-      progressBar(local.groups.join(', '), local.progress.completed, local.progress.keys),
-      local.perGroup.map((group) => progressBar(group.group, group.completed, group.keys)),
-    )
-  } else if (elsewhere) {
-    const progress = elsewhere.progress
-    replaceChildren(body,
-      h('p', { dataset: { runId: elsewhere.runId } }, h('strong', {}, elsewhere.runId), ` · ${elsewhere.trigger} · ${elsewhere.groups.join(', ')} · `, time(elsewhere.startedAt, timeZone)),
-      progress ? progressBar(elsewhere.groups.join(', '), progress.completed, progress.keys) : h('progress', { 'aria-label': elsewhere.runId }),
-      h('p', { className: 'muted' }, t('current.elsewhere', { instance: elsewhere.instance })),
-    )
-  } else {
-    replaceChildren(body, h('p', { className: 'muted' }, t('current.none')))
+/**
+ * The runs going on, wherever they run: the answering process's own with live figures, the
+ * others' as their process last published them (a bar without figures until it has).
+ */
+export function renderCurrent(dashboard, timeZone) {
+  const runs = dashboard?.currentRuns ?? []
+  if (runs.length === 0) {
+    replaceChildren($('#current-body'), h('p', { className: 'muted' }, t('current.none')))
+    return
   }
+  replaceChildren($('#current-body'), runs.map((run) => h('div', { className: 'current-run', dataset: { runId: run.runId } },
+    h('p', {}, h('strong', {}, run.runId), ` · ${run.trigger} · ${run.groups.join(', ')} · `, time(run.startedAt, timeZone)),
+    // Until the run has listed its keys there is no total: an indeterminate bar.
+    run.progress
+      ? h('div', { className: 'progress-grid' },
+        progressBar(run.groups.join(', '), run.progress.completed, run.progress.keys),
+        run.perGroup.map((group) => progressBar(group.group, group.completed, group.keys, group.group)))
+      : h('progress', { 'aria-label': run.runId }),
+    h('p', { className: 'muted' }, run.here
+      ? t('current.here', { instance: run.instance })
+      : t(run.progress ? 'current.elsewhere' : 'current.elsewhereNoProgress', { instance: run.instance, time: run.updatedAt ? formatDateTime(run.updatedAt, timeZone) : '' })),
+  )))
 }
 
 export function renderRuns(page, timeZone, onDetails) {
@@ -147,7 +148,7 @@ function jsonView(value, name = '') {
       const columns = [...new Set(value.flatMap((item) => Object.keys(item)))]
       return h('div', { className: 'table-wrap' }, h('table', {},
         h('thead', {}, h('tr', {}, columns.map((column) => h('th', { scope: 'col' }, column)))),
-        h('tbody', {}, value.slice(0, 50).map((item) => h('tr', {}, columns.map((column) => h('td', {}, item[column] === undefined ? '' : typeof item[column] === 'object' ? JSON.stringify(item[column]) : coverageValue(column, item[column])))))),
+        h('tbody', {}, value.slice(0, 50).map((item) => h('tr', {}, columns.map((column) => h('td', {}, item[column] === undefined ? '' : jsonView(item[column], column)))))),
       ))
     }
     return value.map((item) => coverageValue(name, item)).join(', ')
