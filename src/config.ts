@@ -287,7 +287,7 @@ export function loadConfig(env: Env = process.env): Config {
     searchStatsThreshold: integer(env, 'SEARCH_STATS_THRESHOLD', 3, 2, 1_000_000),
     searchStatsWindowMinutes: integer(env, 'SEARCH_STATS_WINDOW_MINUTES', 60, 1, 10_080),
     warmLearned: boolean(env, 'WARM_LEARNED', true),
-    warmLearnedCoverage: fraction(env, 'WARM_LEARNED_COVERAGE', 0.995),
+    warmLearnedCoverage: fraction(env, 'WARM_LEARNED_COVERAGE', 0.999),
     warmLearnedMaxKeys: integer(env, 'WARM_LEARNED_MAX_KEYS', 2000, 1, 100_000),
     warmLearnedDays: integer(env, 'WARM_LEARNED_DAYS', 7, 1, 366),
     // HTTP hygiene (issue 10, HTTP side)
