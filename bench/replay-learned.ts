@@ -173,7 +173,7 @@ async function replayPhase(app: FastifyInstance, runtime: Runtime, items: Learne
       const response = await app.inject({ method: 'GET', url: item.url })
       if (response.statusCode !== 200) {
         non200 += 1
-        const code = `${response.statusCode} ${(response.json<{ code?: string }>().code ?? '')}`.trim()
+        const code = `${response.statusCode} ${(response.json<{ error?: string }>().error ?? '')}`.trim()
         non200Codes[code] = (non200Codes[code] ?? 0) + 1
       }
     }
