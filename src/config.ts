@@ -74,7 +74,7 @@ export const ENV_SCHEMA = Type.Object({
   SEARCH_STATS_THRESHOLD: int(3, 2, 1_000_000),
   SEARCH_STATS_WINDOW_MINUTES: int(60, 1, 10_080),
   WARM_LEARNED: flag(true),
-  WARM_LEARNED_COVERAGE: Type.Number({ default: 0.995, minimum: 0, maximum: 1 }),
+  WARM_LEARNED_COVERAGE: Type.Number({ default: 0.999, minimum: 0, maximum: 1 }),
   WARM_LEARNED_MAX_KEYS: int(2000, 1, 100_000),
   WARM_LEARNED_DAYS: int(7, 1, 366),
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, writeOnly: true })),

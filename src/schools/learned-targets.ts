@@ -4,7 +4,9 @@
 // WARM_LEARNED_DAYS days (at most WARM_LEARNED_MAX_KEYS), checks each as a request would, and
 // warms it through the same SchoolReads method a request uses. A key the data no longer allows
 // (an unknown code, a page past the end, a school that is gone) is dropped and reported, never
-// a failed key.
+// a failed key. A learned search is warmed, and then read, in the shared tier like a list: it
+// is popular across users by construction (counted only above SEARCH_STATS_THRESHOLD), and the
+// local tier's one-minute life would end long before the next request after a daily warmup.
 import { readFileSync } from 'node:fs'
 import { AppError, InvalidParameterError, NotFoundError } from '../errors.ts'
 import { keyMatcher, selectLearned } from '../traffic/learned-selection.ts'
@@ -130,9 +132,17 @@ export class LearnedWarmSet {
   /** The keys every daily warmup keeps warm (other groups' keys and the saved learned set), for "in the warm set". */
   async warmSet(): Promise<Set<string>> {
     const keys = await this.#otherTargetKeys(this.registry.groups().map((group) => group.name))
-    if (this.options.settings.enabled) for (const row of await this.store.learned()) if (row.state === 'warm') keys.add(row.key)
+    const learned = this.options.settings.enabled ? (await this.store.learned()).filter((row) => row.state === 'warm') : []
+    for (const row of learned) keys.add(row.key)
+    // Another instance's warmup may have changed the learned searches: read them where it put them.
+    this.#shareSearches(learned)
     this.#warmSet = keys
     return keys
+  }
+
+  /** The learned searches are read and warmed in the shared tier (see SchoolReads.setSharedSearches). */
+  #shareSearches(rows: readonly { key: string; requestClass: string }[]): void {
+    this.reads.setSharedSearches(new Set(rows.filter((row) => (row.requestClass || requestClassOfKey(row.key)) === 'searches').map((row) => row.key)))
   }
 
   /** Keys of the last learned warmup this process ran, less those it dropped while warming. */
@@ -155,6 +165,7 @@ export class LearnedWarmSet {
     if (!this.options.settings.enabled) return []
     const plan = await this.plan()
     this.#learnedCount = plan.keys.length
+    this.#shareSearches(plan.keys)
     for (const dropped of plan.dropped) await this.#drop(dropped)
     await this.store.saveLearned(plan.keys, plan.dropped)
     this.options.onPlanned?.(plan)

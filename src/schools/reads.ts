@@ -13,6 +13,8 @@ import { searchText } from './codes.ts'
 export interface SchoolPolicies {
   list: CachePolicy
   search: CachePolicy
+  /** A learned search (popular across users, see setSharedSearches): the shared tier, like a list. */
+  sharedSearch: CachePolicy
   detail: CachePolicy
   stats: CachePolicy
   filters: CachePolicy
@@ -23,6 +25,7 @@ export function schoolPolicies(ttls: CacheTtls): SchoolPolicies {
     list: { name: 'list', ttlSeconds: ttls.listSeconds, graceSeconds: ttls.graceSeconds },
     // Free text is unbounded: keep it in a small local LRU with a short life, out of Redis.
     search: { name: 'search', ttlSeconds: ttls.searchSeconds, graceSeconds: ttls.searchSeconds, localOnly: true },
+    sharedSearch: { name: 'search', ttlSeconds: ttls.listSeconds, graceSeconds: ttls.graceSeconds },
     detail: { name: 'detail', ttlSeconds: ttls.detailSeconds, graceSeconds: ttls.graceSeconds },
     stats: { name: 'stats', ttlSeconds: ttls.statsSeconds, graceSeconds: ttls.graceSeconds },
     filters: { name: 'filters', ttlSeconds: ttls.statsSeconds, graceSeconds: ttls.graceSeconds },
@@ -62,6 +65,23 @@ export class SchoolReads {
   ) {
     const ttlSeconds = options.errorTtlSeconds ?? 10
     this.#knownErrors = ttlSeconds > 0 ? new LRUCache({ max: KNOWN_ERRORS_MAX, ttl: ttlSeconds * 1000, ttlAutopurge: false }) : undefined
+  }
+
+  /**
+   * Keys of the learned searches (src/schools/learned-targets.ts): seen above the statistics'
+   * threshold, at most WARM_LEARNED_MAX_KEYS. Warmed and read in the shared tier like a list, so
+   * a warmed one lasts as long as a list does instead of the local tier's minute; every other
+   * search stays local.
+   */
+  #sharedSearches: ReadonlySet<string> = new Set()
+
+  setSharedSearches(keys: ReadonlySet<string>): void {
+    this.#sharedSearches = keys
+  }
+
+  #listPolicy(query: ListQuery, key: string): CachePolicy {
+    if (!query.q) return this.policies.list
+    return this.#sharedSearches.has(key) ? this.policies.sharedSearch : this.policies.search
   }
 
   /** Parsed filter options per level, reused while the cached document's ETag is unchanged. */
@@ -117,16 +137,16 @@ export class SchoolReads {
 
   /** `key` must be listKey(query); pass it when it is already known, to skip recomputing it. */
   list(query: ListQuery, key: string = this.listKey(query)): Promise<CachedBody> {
-    return this.read(key, query.q ? this.policies.search : this.policies.list, async () => {
+    return this.read(key, this.#listPolicy(query, key), async () => {
       await this.assertKnownCodes(query)
       return this.loadList(query)
-    })
+    }, query.q !== undefined)
   }
 
   warmList(query: ListQuery): Promise<void> {
-    // A search (learned from traffic) is warmed under the search policy it is read with.
+    // A search (learned from traffic) is warmed under the policy it is read with.
     const key = this.listKey(query)
-    return this.cache.refresh(key, query.q ? this.policies.search : this.policies.list, () => this.loadList(query)).then(() => this.#forgetError(key))
+    return this.cache.refresh(key, this.#listPolicy(query, key), () => this.loadList(query)).then(() => this.#forgetError(key))
   }
 
   private async loadList(query: ListQuery): Promise<unknown> {
@@ -184,7 +204,8 @@ export class SchoolReads {
     this.#knownErrors?.delete(key)
   }
 
-  private async read(key: string, policy: CachePolicy, loader: () => Promise<unknown>): Promise<CachedBody> {
+  /** `hidden`: the cache state is not told (a search, wherever it is cached). */
+  private async read(key: string, policy: CachePolicy, loader: () => Promise<unknown>, hidden = policy.localOnly === true): Promise<CachedBody> {
     if (this.#knownErrors !== undefined && this.#knownErrors.size > 0) {
       const known = this.#knownErrors.get(key)
       if (known) throw known
@@ -200,7 +221,7 @@ export class SchoolReads {
     }
     const { entry, state } = result
     // A search's cache state would tell any client whether someone else searched that term.
-    return policy.localOnly ? { entry, state, private: true } : { entry, state }
+    return hidden ? { entry, state, private: true } : { entry, state }
   }
 }
 

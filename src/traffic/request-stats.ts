@@ -141,8 +141,9 @@ export class RequestStatistics {
       for (const entry of this.#thresholded.entries()) {
         if (entry.count - entry.error < this.#threshold || entry.count === entry.reported) continue
         // The first report includes the occurrences that reached the threshold.
-        keys.push({ key: entry.key, requestClass: this.classes[entry.tag]!, requests: entry.count - entry.reported, misses: Math.min(entry.misses, entry.count - entry.reported) })
+        keys.push({ key: entry.key, requestClass: this.classes[entry.tag]!, requests: entry.count - entry.reported, misses: entry.misses - entry.reportedMisses })
         entry.reported = entry.count
+        entry.reportedMisses = entry.misses
       }
       if (now - this.#windowStart >= this.#windowMs) {
         this.#thresholded.reset()

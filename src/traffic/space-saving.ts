@@ -18,8 +18,9 @@ export interface SketchEntry {
   error: number
   /** Occurrences counted as misses (a per-key side count, with the same upper-bound semantics). */
   misses: number
-  /** Part of `count` already reported by the caller (see RequestStatistics' thresholded sketch). */
+  /** Parts of `count` and `misses` already reported by the caller (see RequestStatistics' thresholded sketch). */
   reported: number
+  reportedMisses: number
   heapIndex: number
 }
 
@@ -40,7 +41,7 @@ export class SpaceSaving {
     let entry = this.#index.get(key)
     if (entry === undefined) {
       if (this.#heap.length < this.capacity) {
-        entry = { key, tag, count: 0, error: 0, misses: 0, reported: 0, heapIndex: this.#heap.length }
+        entry = { key, tag, count: 0, error: 0, misses: 0, reported: 0, reportedMisses: 0, heapIndex: this.#heap.length }
         this.#heap.push(entry)
         this.#index.set(key, entry)
       } else {
@@ -52,6 +53,7 @@ export class SpaceSaving {
         entry.tag = tag
         entry.misses = 0
         entry.reported = 0
+        entry.reportedMisses = 0
         this.#index.set(key, entry)
       }
     }

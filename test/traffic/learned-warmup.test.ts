@@ -83,6 +83,10 @@ describe(`learned warm set [${preferredBackend}, ${testRedisUrl ? 'redis' : 'mem
       }
       const learned = await fresh.runtime.learning.store.learned()
       assert.ok(learned.some((row) => row.key === 'list:secondary?page=3&pageSize=50' && row.state === 'warm'))
+      // A learned search lives in the shared tier like a list (not the local tier's minute); any other search stays local.
+      assert.ok(fresh.runtime.cache.l1Holds('list:secondary?q=college'), 'the learned search is in the shared tier')
+      assert.equal((await get(fresh, '/api/schools/secondary?q=zzyzx')).status, 200)
+      assert.equal(fresh.runtime.cache.l1Holds('list:secondary?q=zzyzx'), false, 'a search nobody repeated is not')
     } finally {
       await closeTestApp(fresh)
     }
@@ -125,7 +129,7 @@ describe(`learned warm set [${preferredBackend}, ${testRedisUrl ? 'redis' : 'mem
     assert.equal(week!.window, '7d')
     assert.deepEqual(day!.byClass.map((row) => row.requestClass), ['lists', 'details', 'filters', 'stats', 'searches'])
     assert.ok(day!.requests >= 20)
-    assert.equal(day!.byClass.find((row) => row.requestClass === 'searches')!.requests, 7, 'every search counts in the class totals (the fresh instance read one too)')
+    assert.equal(day!.byClass.find((row) => row.requestClass === 'searches')!.requests, 8, 'every search counts in the class totals (the fresh instance read two too)')
     assert.ok(day!.cachedShare! > 0 && day!.cachedShare! < 1)
     assert.ok(report.topMissed.some((row) => row.key === 'list:primary?page=2&pageSize=10'))
     assert.equal(report.learning.droppedKeys, 3)

@@ -52,9 +52,10 @@ test('a search is reported only once certainly seen threshold times in the windo
   assert.deepEqual(stats.takeBatch().keys, [], 'twice is below the threshold')
   now = 1000
   stats.record('list:primary?q=popular', searches, 'hit')
-  assert.deepEqual(stats.takeBatch().keys.map((row) => [row.key, row.requests]), [['list:primary?q=popular', 3]])
+  assert.deepEqual(stats.takeBatch().keys.map((row) => [row.key, row.requests, row.misses]), [['list:primary?q=popular', 3, 1]])
   stats.record('list:primary?q=popular', searches, 'hit')
-  assert.deepEqual(stats.takeBatch().keys.map((row) => [row.key, row.requests]), [['list:primary?q=popular', 1]])
+  // Its misses too are reported once: the earlier miss is not counted again.
+  assert.deepEqual(stats.takeBatch().keys.map((row) => [row.key, row.requests, row.misses]), [['list:primary?q=popular', 1, 0]])
   // The window ends: counts start again, and 'once' never made it.
   now = 61_000
   stats.takeBatch()
