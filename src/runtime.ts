@@ -125,6 +125,8 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     history,
     keyLog: runKeys,
     concurrency: config.warmupConcurrency,
+    // Unchanged values are renewed, not loaded (docs/generations.md).
+    prepare: () => reads.learnGeneration(),
     clear: async () => {
       await cache.expireAll()
     },
