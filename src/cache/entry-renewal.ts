@@ -25,6 +25,13 @@ local value = redis.call('GET', KEYS[1])
 redis.call('SET', KEYS[1], ARGV[2] .. string.sub(value, string.len(ARGV[1]) + 1), 'PX', ARGV[3])
 return 1`
 
+interface Life {
+  now: number
+  ttl: number
+  physicalMs: number
+  generation: number
+}
+
 type RenewingRedis = Redis & { renewCacheEntry(key: string, oldHeader: Buffer, newHeader: Buffer, ttlMs: number): Promise<number> }
 
 /** Whether a stored entry is what a load would produce now (docs/generations.md). */
@@ -59,48 +66,60 @@ export class EntryRenewal {
     if (generation === undefined) return false
     const now = Date.now()
     const { ttl, grace } = policyTiming(policy)
-    const physicalMs = grace === false ? ttl : grace
+    const life: Life = { now, ttl, physicalMs: grace === false ? ttl : grace, generation }
     const fullKey = `${this.prefix}:${key}`
+    const local = this.sharedL1?.get(fullKey)
+    const localHeader = local === undefined || typeof local === 'string' ? undefined : headerOf(local)
     const redis = this.#redis
+    if (!redis) return localHeader !== undefined && this.#renewL1(fullKey, localHeader, life)
+    if (redis.status !== 'ready') return false
+    // The usual case, one round trip: this instance's copy is reusable and Redis holds the very
+    // same header (the script checks). Otherwise Redis is the shared truth: its header is read.
+    if (localHeader && (await this.#renewInRedis(redis, fullKey, localHeader, life))) return this.#renewL1(fullKey, localHeader, life)
     let header: Buffer | undefined
-    if (redis) {
-      // Redis is the shared truth: an L1 copy may have missed an invalidation.
-      if (redis.status !== 'ready') return false
-      try {
-        header = headerOf(await redis.getrangeBuffer(fullKey, 0, HEADER_READ_BYTES - 1))
-      } catch {
-        return false
-      }
-    } else {
-      const local = this.sharedL1?.get(fullKey)
-      header = typeof local === 'string' || local === undefined ? undefined : headerOf(local)
+    try {
+      header = headerOf(await redis.getrangeBuffer(fullKey, 0, HEADER_READ_BYTES - 1))
+    } catch {
+      return false
     }
-    if (!header) return false
-    const entry = readStamp(header)
-    if (!entry || !isReusable(entry, generation, now)) return false
-    const logicalExpiration = Math.min(now + ttl, entry.stamp.validUntil ?? Number.POSITIVE_INFINITY)
-    const newHeader = withNewLife(header, now, logicalExpiration)!
-    if (redis) {
-      try {
-        if ((await redis.renewCacheEntry(fullKey, header, newHeader, physicalMs)) !== 1) return false
-      } catch {
-        return false
-      }
-    }
-    this.#renewL1(fullKey, header, newHeader, physicalMs)
+    if (!header || !(await this.#renewInRedis(redis, fullKey, header, life))) return false
+    this.#renewL1(fullKey, header, life)
     return true
   }
 
-  /** Rewrites this instance's L1 copy if it is the one renewed; drops a different one (Redis has the truth). */
-  #renewL1(fullKey: string, header: Buffer, newHeader: Buffer, physicalMs: number): void {
+  /** The header with a new life, if its entry is reusable. */
+  #renewed(header: Buffer, life: Life): Buffer | undefined {
+    const entry = readStamp(header)
+    if (!entry || !isReusable(entry, life.generation, life.now)) return undefined
+    return withNewLife(header, life.now, Math.min(life.now + life.ttl, entry.stamp.validUntil ?? Number.POSITIVE_INFINITY))
+  }
+
+  async #renewInRedis(redis: RenewingRedis, fullKey: string, header: Buffer, life: Life): Promise<boolean> {
+    const newHeader = this.#renewed(header, life)
+    if (!newHeader) return false
+    try {
+      return (await redis.renewCacheEntry(fullKey, header, newHeader, life.physicalMs)) === 1
+    } catch {
+      return false
+    }
+  }
+
+  /**
+   * Gives this instance's L1 copy the new life if it is the copy `header` belongs to (and, without
+   * Redis, reusable); drops a different copy (Redis has the truth). True when the copy was renewed.
+   */
+  #renewL1(fullKey: string, header: Buffer, life: Life): boolean {
     const lru = this.sharedL1
     const local = lru?.get(fullKey)
-    if (!lru || local === undefined) return
+    if (!lru || local === undefined) return this.#redis !== undefined
     if (typeof local === 'string' || !headerOf(local)?.equals(header)) {
       lru.delete(fullKey)
-      return
+      return this.#redis !== undefined
     }
-    lru.set(fullKey, Buffer.concat([newHeader, local.subarray(header.byteLength)]), { ttl: physicalMs })
+    const newHeader = this.#renewed(header, life)
+    if (!newHeader) return false
+    lru.set(fullKey, Buffer.concat([newHeader, local.subarray(header.byteLength)]), { ttl: life.physicalMs })
+    return true
   }
 }
 

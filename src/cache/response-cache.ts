@@ -29,10 +29,8 @@
 // and triggers one background reload; the bus tells the other instances to expire their L1
 // copy. delete() and clear() are hard and cold.
 //
-// Generations (docs/generations.md): every value records the data generation known when its
-// load began (setGeneration) and, for values that depend on the clock, a deadline (ClockBound).
-// warm() renews a value that is still what a load would produce (entry-renewal.ts) instead of
-// loading it again.
+// Generations (docs/generations.md): values record the data generation and any clock deadline
+// (ClockBound); warm() renews a value still current (entry-renewal.ts) instead of loading it.
 import type { BentoCache, BentoStore, errors } from 'bentocache'
 import type { GetSetFactoryContext } from 'bentocache/types'
 import { CacheBusMessageType } from 'bentocache/types'
@@ -44,7 +42,7 @@ import { CacheRequestCounter, type CacheRequestListener } from './cache-events.t
 import { buildCacheLayers, type CacheLayers, type StoreName } from './cache-layers.ts'
 import { expireAllKeys, expireLocalKeys } from './bulk-expiry.ts'
 import { EntryRenewal } from './entry-renewal.ts'
-import type { CachePolicy, CacheResult, CacheStats, CacheStatus, ResponseCacheOptions } from './cache-types.ts'
+import { cacheStats, type CachePolicy, type CacheResult, type CacheStats, type CacheStatus, type ResponseCacheOptions } from './cache-types.ts'
 import { FailureBackoff } from './failure-backoff.ts'
 import { entryBytes, stateOf, unwrapLoaderError, type CallRecord } from './load-outcome.ts'
 import { KeyCountSampler } from './key-count-sampler.ts'
@@ -250,11 +248,7 @@ export class ResponseCache {
     }
   }
 
-  /**
-   * The warmup's call: renews the stored value when it is still what a load would produce (the
-   * current generation, not invalidated, within its clock deadline), with no load and no
-   * serialising; refresh() otherwise. Search keys (local-only) are always loaded.
-   */
+  /** The warmup's call: renews the stored value if it is reusable (entry-renewal.ts), else refresh(). Local-only keys are always loaded. */
   async warm(key: string, policy: CachePolicy, loader: () => Promise<unknown>): Promise<'renewed' | 'loaded'> {
     if (!policy.localOnly && (await this.#renewal.renew(key, policy, this.#generation))) {
       this.#admission?.markWarm(key)
@@ -266,11 +260,7 @@ export class ResponseCache {
     return 'loaded'
   }
 
-  /**
-   * The data generation the loads that start from now on see (read from the database after it
-   * committed, so a load never records a newer generation than its data). Told by the owner at
-   * each warmup run; may go down (a restored database).
-   */
+  /** The data generation, read after it was committed (so no load records one newer than its data); undefined: unknown. */
   setGeneration(generation: number | undefined): void {
     this.#generation = generation
   }
@@ -350,21 +340,7 @@ export class ResponseCache {
   async stats(): Promise<CacheStats> {
     const status = this.status()
     const sample = status.redisReachable ? this.#keyCounts?.latest() : undefined
-    const { sharedL1, localL1 } = this.#layers
-    const l1Keys = sharedL1?.size ?? 0
-    const localOnlyKeys = localL1.size
-    return {
-      ...status,
-      ...this.#requests.counts(),
-      keys: (sample?.keys ?? l1Keys) + localOnlyKeys,
-      l1Keys,
-      l1Bytes: sharedL1?.calculatedSize ?? 0,
-      localOnlyKeys,
-      ...(sample ? { redisKeys: sample.keys, redisKeysCountedAt: new Date(sample.at).toISOString() } : {}),
-      memoryBytes: (sharedL1?.calculatedSize ?? 0) + localL1.calculatedSize,
-      ...(this.#admission ? { admission: this.#admission.counts() } : {}),
-      ...(this.#limiter ? { loads: this.#limiter.counts() } : {}),
-    }
+    return cacheStats(status, this.#requests.counts(), this.#layers, sample, this.#admission?.counts(), this.#limiter?.counts())
   }
 
   /** Counts the Redis keys now (a SCAN) instead of waiting for the background count; stats() reports it. */
