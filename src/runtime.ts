@@ -88,7 +88,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const schools = buildSchoolServices(config, logger, db, cache)
   // After the school groups: the learned group sees (and does not repeat) their keys.
   const learning = openLearning({ config, db, registry: schools.registry, reads: schools.reads, repository: schools.repository, metrics, logger, count: role !== 'cli' })
-  const engine = await buildWarmupEngine({ config, logger, db, cache, metrics, learning, registry: schools.registry, instanceId, role })
+  const engine = await buildWarmupEngine({ config, logger, db, cache, metrics, learning, registry: schools.registry, instanceId, role, prepareRun: () => schools.reads.learnGeneration() })
   const scheduler = buildScheduler(config, options.schedule ?? false, { logger, instanceId, registry: schools.registry, ...engine })
   const rewarm = rewarmAfterImport({ config, logger, cache, runner: engine.runner, role })
 
@@ -181,6 +181,8 @@ interface WarmupEngineDependencies {
   registry: WarmTargetRegistry
   instanceId: string
   role: Role
+  /** Run first in every run: the school reads learn the data generation, so unchanged values are renewed (docs/generations.md). */
+  prepareRun: () => Promise<void>
 }
 
 /**
@@ -202,6 +204,7 @@ async function buildWarmupEngine(deps: WarmupEngineDependencies): Promise<Warmup
     history,
     keyLog: runKeys,
     concurrency: config.warmupConcurrency,
+    prepare: deps.prepareRun,
     clear: async () => {
       await cache.expireAll()
     },

@@ -30,6 +30,27 @@ function brotliOptions(size: number): zlib.BrotliOptions {
   }
 }
 
+/**
+ * What an entry records about the data it was built from (docs/generations.md): the data
+ * generation its load saw, and for values that depend on the clock, the moment they stop being
+ * true. `invalidated` is set once expire()/expireAll() has marked the stored copy: such a value
+ * may still be served stale, but never reused as it is.
+ */
+export interface EntryStamp {
+  readonly generation?: number
+  /** Epoch milliseconds after which the value is no longer what a load would produce. */
+  readonly validUntil?: number
+  readonly invalidated?: boolean
+}
+
+/**
+ * A loader's value that is true only until `validUntil` (epoch ms): e.g. a school's detail says
+ * which application windows are open now. The cache stores `value` and records the deadline.
+ */
+export class ClockBound {
+  constructor(readonly value: unknown, readonly validUntil: number | undefined) {}
+}
+
 export class CacheEntry {
   /** The ETag of the gzip bytes: the identity ETag with `-gzip` inside the quotes. */
   readonly gzipEtag: string
@@ -47,6 +68,7 @@ export class CacheEntry {
     readonly storedAt: number,
     /** Set on an entry read back from L1 or Redis: when its TTL ends (see entry-serializer.ts). */
     readonly logicalExpiration?: number,
+    readonly stamp: EntryStamp = {},
   ) {
     this.gzipEtag = `${etag.slice(0, -1)}-gzip"`
     this.brEtag = `${etag.slice(0, -1)}-br"`
@@ -68,20 +90,27 @@ export function strongEtag(body: string | Buffer): string {
   return `"${createHash('sha1').update(body).digest('base64url')}"`
 }
 
-/** Serialises and compresses what a loader returned. A loader must return something JSON can represent. */
-export async function createEntry(value: unknown, now: number = Date.now()): Promise<CacheEntry> {
-  const text = JSON.stringify(value) as string | undefined
+/**
+ * Serialises and compresses what a loader returned (a ClockBound: its value, with its deadline
+ * recorded). A loader must return something JSON can represent. `generation` is the data
+ * generation known when the load began.
+ */
+export async function createEntry(value: unknown, now: number = Date.now(), generation?: number): Promise<CacheEntry> {
+  const validUntil = value instanceof ClockBound ? value.validUntil : undefined
+  const data = value instanceof ClockBound ? value.value : value
+  const text = JSON.stringify(data) as string | undefined
   if (text === undefined) {
     // undefined, a function or a symbol: a bug in the loader, not a cacheable answer.
-    throw new TypeError(`A cache loader returned ${typeof value}, which has no JSON form`)
+    throw new TypeError(`A cache loader returned ${typeof data}, which has no JSON form`)
   }
-  return entryFromIdentity(Buffer.from(text, 'utf8'), now)
+  const stamp: EntryStamp = { ...(generation !== undefined ? { generation } : {}), ...(validUntil !== undefined ? { validUntil } : {}) }
+  return entryFromIdentity(Buffer.from(text, 'utf8'), now, undefined, stamp)
 }
 
 /** An entry for bytes already serialised: compresses them (off the event loop) and hashes them. */
-export async function entryFromIdentity(identity: Buffer, storedAt: number, logicalExpiration?: number): Promise<CacheEntry> {
+export async function entryFromIdentity(identity: Buffer, storedAt: number, logicalExpiration?: number, stamp?: EntryStamp): Promise<CacheEntry> {
   const [gzipped, brotlied] = await Promise.all([gzip(identity, { level: GZIP_LEVEL }), brotli(identity, brotliOptions(identity.length))])
-  return new CacheEntry(identity, gzipped, brotlied, strongEtag(identity), storedAt, logicalExpiration)
+  return new CacheEntry(identity, gzipped, brotlied, strongEtag(identity), storedAt, logicalExpiration, stamp)
 }
 
 /** The same, synchronously: only for entries in a format older than this one, read back once after an upgrade. */

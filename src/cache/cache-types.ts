@@ -4,6 +4,7 @@ import type { AdmissionCounts, AdmissionOptions } from './admission.ts'
 import type { CacheEntry } from './cache-entry.ts'
 import type { CacheState, RequestCounts } from './cache-events.ts'
 import type { LoadLimiterCounts, LoadLimits } from './load-limiter.ts'
+import type { MemoryLru } from './memory-layer.ts'
 
 /** A TTL class, e.g. `{ name: 'list', ttlSeconds: 300, graceSeconds: 86400 }`. */
 export interface CachePolicy {
@@ -102,4 +103,23 @@ export interface CacheStats extends CacheStatus, RequestCounts {
   memoryBytes: number
   admission?: AdmissionCounts
   loads?: LoadLimiterCounts
+}
+
+/** stats() from its parts (kept here so response-cache.ts stays about composing them). */
+export function cacheStats(status: CacheStatus, requests: RequestCounts, layers: { sharedL1: MemoryLru | undefined; localL1: MemoryLru }, sample: { keys: number; at: number } | undefined, admission: AdmissionCounts | undefined, loads: LoadLimiterCounts | undefined): CacheStats {
+  const { sharedL1, localL1 } = layers
+  const l1Keys = sharedL1?.size ?? 0
+  const localOnlyKeys = localL1.size
+  return {
+    ...status,
+    ...requests,
+    keys: (sample?.keys ?? l1Keys) + localOnlyKeys,
+    l1Keys,
+    l1Bytes: sharedL1?.calculatedSize ?? 0,
+    localOnlyKeys,
+    ...(sample ? { redisKeys: sample.keys, redisKeysCountedAt: new Date(sample.at).toISOString() } : {}),
+    memoryBytes: (sharedL1?.calculatedSize ?? 0) + localL1.calculatedSize,
+    ...(admission ? { admission } : {}),
+    ...(loads ? { loads } : {}),
+  }
 }

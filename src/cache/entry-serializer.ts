@@ -14,7 +14,7 @@
 // compressed when they are read (synchronously, once per copy read) and rewritten in this
 // format by the next reload.
 import type { CacheSerializer } from 'bentocache/types'
-import { CacheEntry, entryFromIdentitySync } from './cache-entry.ts'
+import { CacheEntry, entryFromIdentitySync, type EntryStamp } from './cache-entry.ts'
 
 /** An entry as read back from L1 or Redis: it carries its logical expiry. */
 export interface StoredEntry extends CacheEntry {
@@ -43,6 +43,10 @@ interface EntryHeader {
   storedAt: number
   /** Byte lengths of identity, gzip and brotli, in that order. */
   lengths: [number, number, number]
+  /** The entry's stamp (cache-entry.ts), each field only when set. */
+  generation?: number
+  validUntil?: number
+  invalidated?: true
 }
 
 const BINARY = 0x42 // 'B'
@@ -50,6 +54,10 @@ const LEGACY_ENTRY = 'E'
 const OTHER = 'J'
 
 function serializeEntry(item: StoredItem, entry: CacheEntry): Buffer {
+  // bentocache rewrites a stored value with a logical expiry already past only when expire()
+  // marks it (or a failed reload backs off): from then on the value is never reused as it is
+  // (docs/generations.md). An entry read back carries its own logicalExpiration; a new load does not.
+  const invalidated = entry.stamp.invalidated === true || (entry.logicalExpiration !== undefined && item.logicalExpiration <= Date.now())
   // Only the fields below are written: a StoredEntry's own logicalExpiration is the item's.
   const header: EntryHeader = {
     createdAt: item.createdAt,
@@ -58,23 +66,47 @@ function serializeEntry(item: StoredItem, entry: CacheEntry): Buffer {
     etag: entry.etag,
     storedAt: entry.storedAt,
     lengths: [entry.identity.byteLength, entry.gzip.byteLength, entry.br.byteLength],
+    ...(entry.stamp.generation !== undefined ? { generation: entry.stamp.generation } : {}),
+    ...(entry.stamp.validUntil !== undefined ? { validUntil: entry.stamp.validUntil } : {}),
+    ...(invalidated ? { invalidated: true as const } : {}),
   }
-  const headerBytes = Buffer.from(JSON.stringify(header), 'utf8')
+  return Buffer.concat([headerBytes(header), entry.identity, entry.gzip, entry.br])
+}
+
+function headerBytes(header: EntryHeader): Buffer {
+  const json = Buffer.from(JSON.stringify(header), 'utf8')
   const prefix = Buffer.allocUnsafe(5)
   prefix[0] = BINARY
-  prefix.writeUInt32BE(headerBytes.byteLength, 1)
-  return Buffer.concat([prefix, headerBytes, entry.identity, entry.gzip, entry.br])
+  prefix.writeUInt32BE(json.byteLength, 1)
+  return Buffer.concat([prefix, json])
+}
+
+function readHeader(stored: Buffer): { header: EntryHeader; headerEnd: number } {
+  const headerEnd = 5 + stored.readUInt32BE(1)
+  return { header: JSON.parse(stored.toString('utf8', 5, headerEnd)) as EntryHeader, headerEnd }
 }
 
 function deserializeEntry(stored: Buffer): StoredItem {
-  const headerEnd = 5 + stored.readUInt32BE(1)
-  const { etag, storedAt, lengths, ...envelope } = JSON.parse(stored.toString('utf8', 5, headerEnd)) as EntryHeader
+  const { header, headerEnd } = readHeader(stored)
+  const { etag, storedAt, lengths, generation, validUntil, invalidated, ...envelope } = header
   const [identityLength, gzipLength, brLength] = lengths
   const identityEnd = headerEnd + identityLength
   const gzipEnd = identityEnd + gzipLength
   if (gzipEnd + brLength !== stored.byteLength) throw new Error(`cache entry of ${stored.byteLength} bytes does not match its header's lengths`)
-  const value = new CacheEntry(stored.subarray(headerEnd, identityEnd), stored.subarray(identityEnd, gzipEnd), stored.subarray(gzipEnd), etag, storedAt, envelope.logicalExpiration)
+  const stamp: EntryStamp = { ...(generation !== undefined ? { generation } : {}), ...(validUntil !== undefined ? { validUntil } : {}), ...(invalidated ? { invalidated } : {}) }
+  const value = new CacheEntry(stored.subarray(headerEnd, identityEnd), stored.subarray(identityEnd, gzipEnd), stored.subarray(gzipEnd), etag, storedAt, envelope.logicalExpiration, stamp)
   return { ...envelope, value }
+}
+
+/**
+ * A stored entry (this module's binary format) with a new life: the same bytes behind a header
+ * whose creation time and logical expiry are rewritten. No body is parsed, hashed or compressed;
+ * the only copy is the concatenation. Undefined for anything but a binary entry.
+ */
+export function withNewLife(stored: Buffer | string, createdAt: number, logicalExpiration: number): Buffer | undefined {
+  if (typeof stored === 'string' || stored[0] !== BINARY) return undefined
+  const { header, headerEnd } = readHeader(stored)
+  return Buffer.concat([headerBytes({ ...header, createdAt, logicalExpiration }), stored.subarray(headerEnd)])
 }
 
 interface LegacyEntry {

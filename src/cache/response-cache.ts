@@ -28,17 +28,21 @@
 // keep them (never for longer than they had left), so the next read gets the old value ('stale')
 // and triggers one background reload; the bus tells the other instances to expire their L1
 // copy. delete() and clear() are hard and cold.
+//
+// Generations (docs/generations.md): values record the data generation and any clock deadline
+// (ClockBound); warm() renews a value still current (entry-renewal.ts) instead of loading it.
 import type { BentoCache, BentoStore, errors } from 'bentocache'
 import type { GetSetFactoryContext } from 'bentocache/types'
 import { CacheBusMessageType } from 'bentocache/types'
 import type { Logger } from '../logger.ts'
 import { BusyError } from '../errors.ts'
 import { SharedTierAdmission } from './admission.ts'
-import { createEntry, type CacheEntry } from './cache-entry.ts'
+import { ClockBound, createEntry, type CacheEntry } from './cache-entry.ts'
 import { CacheRequestCounter, type CacheRequestListener } from './cache-events.ts'
 import { buildCacheLayers, type CacheLayers, type StoreName } from './cache-layers.ts'
 import { expireAllKeys, expireLocalKeys } from './bulk-expiry.ts'
-import type { CachePolicy, CacheResult, CacheStats, CacheStatus, ResponseCacheOptions } from './cache-types.ts'
+import { EntryRenewal } from './entry-renewal.ts'
+import { cacheStats, type CachePolicy, type CacheResult, type CacheStats, type CacheStatus, type ResponseCacheOptions } from './cache-types.ts'
 import { FailureBackoff } from './failure-backoff.ts'
 import { entryBytes, stateOf, unwrapLoaderError, type CallRecord } from './load-outcome.ts'
 import { KeyCountSampler } from './key-count-sampler.ts'
@@ -50,6 +54,7 @@ import { RedisHealth } from './redis-health.ts'
 import { whenReady } from './redis-connections.ts'
 
 export type { CacheEntry } from './cache-entry.ts'
+export { ClockBound }
 export type { CacheRequestListener, CacheState } from './cache-events.ts'
 export type { CachePolicy, CacheResult, CacheStats, CacheStatus, ResponseCacheOptions } from './cache-types.ts'
 
@@ -71,6 +76,10 @@ export class ResponseCache {
   readonly #connectTimeoutMs: number
   readonly #requests = new CacheRequestCounter()
   readonly #logger: Logger | undefined
+  readonly #renewal: EntryRenewal
+  /** The data generation last told (setGeneration); undefined: unknown, nothing is renewed. */
+  #generation: number | undefined
+  #renewed = 0
   #closed: Promise<void> | undefined
 
   constructor(options: ResponseCacheOptions) {
@@ -104,6 +113,7 @@ export class ResponseCache {
       void this.#layers.bus?.onExpireAllElsewhere(() => this.#expireLocalStore())
       this.#keyCounts = new KeyCountSampler(redis, this.#prefix, (options.keyCountIntervalSeconds ?? 60) * 1000, options.logger)
     }
+    this.#renewal = new EntryRenewal(redis, this.#layers.sharedL1, this.#prefix)
     if (options.admission) this.#admission = new SharedTierAdmission(options.admission, (key) => this.#evicted(key))
     if (options.loadLimits) this.#limiter = new LoadLimiter(options.loadLimits)
   }
@@ -183,7 +193,7 @@ export class ResponseCache {
           return context.skip()
         }
       }
-      const entry = await this.#load(key, loader, call, false)
+      const entry = await this.#load(key, policy, loader, call, false, context)
       if (inShared || !admission || admission.admitLoaded(key, entryBytes(entry))) return entry
       // Larger than the whole admission budget: served, and kept in probation only.
       await this.#layers.local.set({ key, value: entry, ...policyTiming(this.#probationPolicy(policy)) })
@@ -204,7 +214,7 @@ export class ResponseCache {
       entry = await this.#layers.local.getOrSet<CacheEntry>({
         key,
         ...policyTiming(policy),
-        factory: () => this.#load(key, loader, call, false),
+        factory: (context) => this.#load(key, policy, loader, call, false, context),
         onFactoryError: (error) => this.#backgroundFailed(key, policy, error),
       })
     } catch (error) {
@@ -231,11 +241,33 @@ export class ResponseCache {
         key,
         ...policyTiming(policy),
         forceFresh: true,
-        factory: () => this.#load(key, loader, {}, true),
+        factory: (context) => this.#load(key, policy, loader, {}, true, context),
       })
     } catch (error) {
       throw unwrapLoaderError(error)
     }
+  }
+
+  /** The warmup's call: renews the stored value if it is reusable (entry-renewal.ts), else refresh(). Local-only keys are always loaded. */
+  async warm(key: string, policy: CachePolicy, loader: () => Promise<unknown>): Promise<'renewed' | 'loaded'> {
+    if (!policy.localOnly && (await this.#renewal.renew(key, policy, this.#generation))) {
+      this.#admission?.markWarm(key)
+      this.#backoff.forget(key)
+      this.#renewed += 1
+      return 'renewed'
+    }
+    await this.refresh(key, policy, loader)
+    return 'loaded'
+  }
+
+  /** The data generation, read after it was committed (so no load records one newer than its data); undefined: unknown. */
+  setGeneration(generation: number | undefined): void {
+    this.#generation = generation
+  }
+
+  /** Values warm() renewed instead of loading, since start: for tests and diagnostics. */
+  get renewedCount(): number {
+    return this.#renewed
   }
 
   /** Marks `key` expired but keeps it (for no longer than it had left): the next read is 'stale' and reloads in the background. */
@@ -308,21 +340,7 @@ export class ResponseCache {
   async stats(): Promise<CacheStats> {
     const status = this.status()
     const sample = status.redisReachable ? this.#keyCounts?.latest() : undefined
-    const { sharedL1, localL1 } = this.#layers
-    const l1Keys = sharedL1?.size ?? 0
-    const localOnlyKeys = localL1.size
-    return {
-      ...status,
-      ...this.#requests.counts(),
-      keys: (sample?.keys ?? l1Keys) + localOnlyKeys,
-      l1Keys,
-      l1Bytes: sharedL1?.calculatedSize ?? 0,
-      localOnlyKeys,
-      ...(sample ? { redisKeys: sample.keys, redisKeysCountedAt: new Date(sample.at).toISOString() } : {}),
-      memoryBytes: (sharedL1?.calculatedSize ?? 0) + localL1.calculatedSize,
-      ...(this.#admission ? { admission: this.#admission.counts() } : {}),
-      ...(this.#limiter ? { loads: this.#limiter.counts() } : {}),
-    }
+    return cacheStats(status, this.#requests.counts(), this.#layers, sample, this.#admission?.counts(), this.#limiter?.counts())
   }
 
   /** Counts the Redis keys now (a SCAN) instead of waiting for the background count; stats() reports it. */
@@ -349,13 +367,18 @@ export class ResponseCache {
     return store === 'local' ? this.#layers.local : this.#layers.shared
   }
 
-  async #load(key: string, loader: () => Promise<unknown>, call: CallRecord, forced: boolean): Promise<CacheEntry> {
+  async #load(key: string, policy: CachePolicy, loader: () => Promise<unknown>, call: CallRecord, forced: boolean, context: GetSetFactoryContext): Promise<CacheEntry> {
     if (!forced) {
       const failure = this.#backoff.recent(key)
       if (failure !== undefined) throw failure
     }
+    const generation = this.#generation
     const value = forced || !this.#limiter ? await loader() : await this.#limiter.run(loader)
-    const entry = await createEntry(value)
+    const now = Date.now()
+    const entry = await createEntry(value, now, generation)
+    // A value true only until a moment (an application window opening) is fresh only until then.
+    const { validUntil } = entry.stamp
+    if (validUntil !== undefined && validUntil - now < policy.ttlSeconds * 1000) context.setOptions({ ttl: Math.max(1000, validUntil - now) })
     this.#backoff.forget(key)
     call.produced = entry
     return entry

@@ -1,7 +1,7 @@
 // What the school API caches and how: canonical keys, TTL classes, and loaders. Routes and
 // warm targets both go through here, so a warmed key is exactly the key a request reads.
 import type { CacheTtls } from '../config.ts'
-import type { CachePolicy, ResponseCache } from '../cache/response-cache.ts'
+import { ClockBound, type CachePolicy, type ResponseCache } from '../cache/response-cache.ts'
 import { canonicalKey } from '../cache/keys.ts'
 import { LRUCache } from 'lru-cache'
 import { InvalidParameterError, NotFoundError, type AppError } from '../errors.ts'
@@ -146,7 +146,7 @@ export class SchoolReads {
   warmList(query: ListQuery): Promise<void> {
     // A search (learned from traffic) is warmed under the policy it is read with.
     const key = this.listKey(query)
-    return this.cache.refresh(key, this.#listPolicy(query, key), () => this.loadList(query)).then(() => this.#forgetError(key))
+    return this.cache.warm(key, this.#listPolicy(query, key), () => this.loadList(query)).then(() => this.#forgetError(key))
   }
 
   private async loadList(query: ListQuery): Promise<unknown> {
@@ -169,13 +169,14 @@ export class SchoolReads {
   /** `load` lets a warmup hand in the detail from a batch it loaded (see warm-targets.ts). */
   warmDetail(schoolNo: string, load?: () => Promise<SchoolDetail | null | undefined>): Promise<void> {
     const key = this.detailKey(schoolNo)
-    return this.cache.refresh(key, this.policies.detail, () => this.loadDetail(schoolNo, load)).then(() => this.#forgetError(key))
+    return this.cache.warm(key, this.policies.detail, () => this.loadDetail(schoolNo, load)).then(() => this.#forgetError(key))
   }
 
   private async loadDetail(schoolNo: string, load: () => Promise<SchoolDetail | null | undefined> = () => this.repository.detail(schoolNo)): Promise<unknown> {
     const detail = await load()
     if (!detail) throw new NotFoundError('School', schoolNo)
-    return detail
+    // Each application window says whether it is open now: true until the next one opens or closes.
+    return new ClockBound(detail, nextBoundary(detail.applicationWindows as { opensAt: string; closesAt: string }[] | undefined))
   }
 
   filterOptionsKey(level: Level): string {
@@ -187,17 +188,38 @@ export class SchoolReads {
   }
 
   warmFilterOptions(level: Level): Promise<void> {
-    return this.cache.refresh(this.filterOptionsKey(level), this.policies.filters, () => this.repository.filterOptions(level)).then(() => undefined)
+    return this.cache.warm(this.filterOptionsKey(level), this.policies.filters, () => this.repository.filterOptions(level)).then(() => undefined)
   }
 
   readonly statsKey = 'stats'
 
   stats(): Promise<CachedBody> {
-    return this.read(this.statsKey, this.policies.stats, () => this.repository.stats())
+    return this.read(this.statsKey, this.policies.stats, () => this.loadStats())
   }
 
   warmStats(): Promise<void> {
-    return this.cache.refresh(this.statsKey, this.policies.stats, () => this.repository.stats()).then(() => undefined)
+    return this.cache.warm(this.statsKey, this.policies.stats, () => this.loadStats()).then(() => undefined)
+  }
+
+  /** The stats count the windows open now (asOf says when): true until the next window opens or closes. */
+  private async loadStats(): Promise<ClockBound> {
+    const [stats, boundary] = await Promise.all([this.repository.stats(), this.repository.nextWindowBoundary()])
+    return new ClockBound(stats, boundary)
+  }
+
+  /**
+   * Tells the cache the data generation committed now, so values loaded from here on record it
+   * and the warmup can renew values of this generation (docs/generations.md). One query; the
+   * warmup runner calls it at the start of every run.
+   */
+  async learnGeneration(): Promise<void> {
+    try {
+      this.cache.setGeneration(await this.repository.dataGeneration())
+    } catch (error) {
+      // An import may have happened meanwhile: renew nothing until the generation is known again.
+      this.cache.setGeneration(undefined)
+      throw error
+    }
   }
 
   #forgetError(key: string): void {
@@ -223,6 +245,17 @@ export class SchoolReads {
     // A search's cache state would tell any client whether someone else searched that term.
     return hidden ? { entry, state, private: true } : { entry, state }
   }
+}
+
+/** The first opening or closing of `windows` after `now` (epoch ms), if any. */
+function nextBoundary(windows: readonly { opensAt: string; closesAt: string }[] | undefined, now: number = Date.now()): number | undefined {
+  let next: number | undefined
+  for (const window of windows ?? []) {
+    for (const moment of [Date.parse(window.opensAt), Date.parse(window.closesAt)]) {
+      if (moment > now && (next === undefined || moment < next)) next = moment
+    }
+  }
+  return next
 }
 
 function codeSets(options: FilterOptions): Map<string, Set<string>> {

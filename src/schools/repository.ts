@@ -1,6 +1,7 @@
 // Every read the school API sends to the database. Items are built as JSON by PostgreSQL itself,
 // so a list page or a batch of details is one round trip and one JSON document, whatever its size.
 import type { Database } from '../db/database.ts'
+import { readGeneration } from './import/generation.ts'
 import { readFilterCombinations, readFilterOptions, readStats, type FilterCombination, type SchoolStats } from './facets.ts'
 import { ITEM_JSON, labelled, listStatement } from './list-query.ts'
 import type { FilterOptions, Level, ListPage, ListQuery } from './model.ts'
@@ -66,6 +67,18 @@ export class SchoolRepository {
 
   stats(): Promise<SchoolStats> {
     return readStats(this.db)
+  }
+
+  /** The data generation committed now (docs/generations.md). */
+  dataGeneration(): Promise<number> {
+    return readGeneration(this.db)
+  }
+
+  /** The next moment (epoch ms) an application window opens or closes, if any: when "open now" answers change. */
+  async nextWindowBoundary(): Promise<number | undefined> {
+    const [row] = await this.db.query<{ next: Date | string | null }>(`
+      SELECT min(t) AS next FROM (SELECT opens_at AS t FROM application_windows UNION ALL SELECT closes_at FROM application_windows) b WHERE t > now()`)
+    return row?.next ? new Date(row.next).getTime() : undefined
   }
 
   /** Every combination of up to `maxFilters` (at most 2) filters that matches schools of `level`, for the warmup. */

@@ -5,7 +5,7 @@
 import { InvalidParameterError, WarmupClosedError } from '../errors.ts'
 import type { WarmupHistory } from './history.ts'
 import type { WarmupKeyResult, WarmupRunKeys } from './run-keys.ts'
-import { planKeys, warmKeys, type KeyResult } from './key-pool.ts'
+import { LoopPressure, planKeys, warmKeys, type KeyResult } from './key-pool.ts'
 import { errorMessage, type WarmupLogger } from './logger.ts'
 import { assertRunId, newRunId } from './run-tracker.ts'
 import { finalStatus, type WarmupKeyError, type WarmupKeyTiming, type WarmupListener, type WarmupPlan, type WarmupProgress, type WarmupSummary } from './summary.ts'
@@ -30,6 +30,14 @@ export interface WarmupRunnerOptions {
   onRunFinished?: (summary: WarmupSummary) => void
   /** Expires every cached value (old values stay servable); the first step of a run started with clearFirst. */
   clear?: () => Promise<void>
+  /**
+   * Called once per run before its keys are listed (after a clear): e.g. learning the data
+   * generation, so unchanged values are renewed instead of loaded (docs/generations.md). A
+   * failure is reported in the run's errors; the run goes on.
+   */
+  prepare?: () => Promise<void>
+  /** Yield to requests: fewer keys at once while the event loop is late (key-pool.ts). Default on. */
+  pressure?: LoopPressure | false
 }
 
 export interface StartWarmupOptions {
@@ -116,8 +124,11 @@ export class WarmupRunner {
   /** Told about every run of this runner (the dashboard's per-group progress). */
   readonly #everyRun = new Set<WarmupListener>()
 
+  readonly #pressure: LoopPressure | undefined
+
   constructor(options: WarmupRunnerOptions) {
     this.#options = { concurrency: 4, keyTimeoutMs: 60_000, maxRecordedErrors: 100, slowestKept: 10, ...options }
+    this.#pressure = options.pressure === false ? undefined : options.pressure ?? new LoopPressure()
     if (!Number.isInteger(this.#options.concurrency) || this.#options.concurrency < 1) throw new Error('warmup concurrency must be a positive integer')
   }
 
@@ -295,7 +306,16 @@ export class WarmupRunner {
   }
 
   async #warm(run: ActiveRun): Promise<void> {
-    const { registry, keyTimeoutMs, concurrency, logger } = this.#options
+    const { registry, keyTimeoutMs, concurrency, logger, prepare } = this.#options
+    if (prepare) {
+      const started = performance.now()
+      try {
+        await prepare()
+      } catch (error) {
+        logger.warn({ runId: run.runId, err: error }, `warmup run ${run.runId}: preparing failed (every key is loaded): ${errorMessage(error)}`)
+        this.#recordError(run, { key: '(prepare)', message: errorMessage(error), durationMs: Math.round(performance.now() - started) })
+      }
+    }
     const targets = registry.targetsFor(run.groups)
     const { keys, listingFailures, perTarget } = await planKeys(targets, keyTimeoutMs)
     run.counts.keys = keys.length + listingFailures.length
@@ -318,6 +338,7 @@ export class WarmupRunner {
 
     await warmKeys(keys, {
       concurrency,
+      ...(this.#pressure ? { pressure: this.#pressure } : {}),
       timeoutMs: keyTimeoutMs,
       shouldStop: () => run.aborted,
       onResult: (result) => this.#onKeyResult(run, result),

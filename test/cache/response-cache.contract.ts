@@ -5,9 +5,10 @@
 import assert from 'node:assert/strict'
 import { after, afterEach, before, describe, mock, test } from 'node:test'
 import type { Redis } from 'ioredis'
-import { createResponseCache, type CachePolicy, type ResponseCache, type ResponseCacheOptions } from '../../src/cache/response-cache.ts'
+import { ClockBound, createResponseCache, type CachePolicy, type ResponseCache, type ResponseCacheOptions } from '../../src/cache/response-cache.ts'
 import { uniqueName } from '../helpers/env.ts'
 import { deleteKeysUnder, keysUnder, rawRedis } from '../helpers/redis.ts'
+import { withClockAhead } from '../helpers/wait.ts'
 import { countingLoader, deferred, eventually } from './support.ts'
 
 export interface ContractConfiguration {
@@ -324,6 +325,45 @@ export function registerResponseCacheContract(configuration: ContractConfigurati
         const read = await cache.getOrLoad('list:brief', brief, async () => 'v2')
         assert.deepEqual([read.state, read.entry.body], ['stale', body('v1')])
       })
+    })
+
+    test('warm() renews a value of the current generation (no load, a new life), and loads one of another generation, an invalidated one or one with no generation known', async () => {
+      const cache = await open()
+      const loader = countingLoader((call) => ({ call }))
+      assert.equal(await cache.warm('g', list, loader.load), 'loaded', 'no generation known: a plain refresh')
+      assert.equal(await cache.warm('g', list, loader.load), 'loaded')
+      cache.setGeneration(7)
+      assert.equal(await cache.warm('g', list, loader.load), 'loaded', 'stored without a generation')
+      assert.equal(await cache.warm('g', list, loader.load), 'renewed')
+      assert.equal(loader.calls, 3)
+      assert.equal(cache.renewedCount, 1)
+      // Renewed later (the clock 50 s ahead of a 60 s TTL): fresh until 110 s, not 60 s.
+      assert.equal(await withClockAhead(50_000, () => cache.warm('g', list, loader.load)), 'renewed')
+      const later = await withClockAhead(100_000, () => cache.getOrLoad('g', list, loader.load))
+      assert.deepEqual([later.state, later.entry.body, loader.calls], ['hit', body({ call: 3 }), 3])
+
+      cache.setGeneration(8)
+      assert.equal(await cache.warm('g', list, loader.load), 'loaded', 'another generation')
+      assert.equal(await cache.warm('g', list, loader.load), 'renewed')
+      await cache.expireAll()
+      assert.equal(await cache.warm('g', list, loader.load), 'loaded', 'expireAll() marked it: never reused as it is')
+      assert.equal(await cache.warm('g', list, loader.load), 'renewed')
+      assert.equal((await cache.getOrLoad('g', list, loader.load)).entry.body, body({ call: 5 }))
+      assert.equal(await cache.warm('s', search, loader.load), 'loaded')
+      assert.equal(await cache.warm('s', search, loader.load), 'loaded', 'local-only keys are always loaded')
+    })
+
+    test('a value bound to the clock is fresh and renewed only until its deadline', async () => {
+      const cache = await open()
+      cache.setGeneration(1)
+      const deadline = Date.now() + 30_000
+      const loader = countingLoader((call) => new ClockBound({ call }, deadline))
+      assert.equal(await cache.warm('c', list, loader.load), 'loaded')
+      assert.equal(await cache.warm('c', list, loader.load), 'renewed')
+      // Past the deadline (before the 60 s TTL): served stale while it reloads, and not renewed.
+      const read = await withClockAhead(40_000, () => cache.getOrLoad('c', list, loader.load))
+      assert.equal(read.state, 'stale')
+      assert.equal(await withClockAhead(40_000, () => cache.warm('c', list, loader.load)), 'loaded')
     })
 
     test('stats() counts hits, misses and stale answers; onEvent() reports each with its policy', async () => {

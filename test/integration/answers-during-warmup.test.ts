@@ -21,7 +21,11 @@ describe('answers during a long warmup [pglite]', () => {
 
   test('a request and a timer both get their turn while every school detail is being warmed', async () => {
     const { runtime } = testApp!
-    const { run } = runtime.runner.start({ groups: ['details'], trigger: 'test' })
+    // Asked once the keys are listed, so the answer has to come while they are being warmed.
+    let planned!: () => void
+    const listed = new Promise<void>((resolve) => (planned = resolve))
+    const { run } = runtime.runner.start({ groups: ['details'], trigger: 'test', listener: { onPlan: () => planned() } })
+    await listed
     let timerFired = false
     setTimeout(() => {
       timerFired = true

@@ -10,6 +10,7 @@ import { searchText } from '../codes.ts'
 import { refreshFacets } from '../facets.ts'
 import { deleteMissing, upsertRows, type Column } from './bulk.ts'
 import { decodeText } from './csv.ts'
+import { bumpGeneration } from './generation.ts'
 import { parseEdbSchools, type SchoolRecord } from './edb.ts'
 import { parseSchoolNets, type SchoolNetRecord } from './nets.ts'
 import { joinProfiles, parseProfiles, type ProfileJoin, type ProfileMatch } from './profiles.ts'
@@ -97,7 +98,13 @@ export async function importSchools(db: Database, files: SchoolSourceFiles): Pro
   }
 }
 
+/**
+ * Records an import that changed data, and bumps the data generation in the same transaction:
+ * every import that changes anything comes through here, so cached values built before it are
+ * known to be outdated (generation.ts).
+ */
 export async function recordImport(tx: Queryable, kind: string, file: string, hashes: string[], rows: number, summary: object): Promise<void> {
+  await bumpGeneration(tx)
   const sha256 = hashes.length === 1 ? hashes[0]! : createHash('sha256').update(hashes.join(':')).digest('hex')
   await tx.query('INSERT INTO imports (kind, file, sha256, rows, summary) VALUES ($1, $2, $3, $4, $5::jsonb)', [kind, path.basename(file), sha256, rows, JSON.stringify(summary)])
 }

@@ -1,0 +1,136 @@
+// Renewing a stored value instead of loading it again (docs/generations.md). A warmup that finds
+// a key's value built from the current data generation, not invalidated and not past its clock
+// deadline, gives it a new life: only the small header (creation time, logical expiry) is
+// rewritten, in Redis by a script that checks the header is still the one read (so a value
+// another instance wrote meanwhile is never overwritten with an older one), and in this
+// instance's L1. No query, no serialising, hashing or compressing; two small Redis round trips.
+//
+// Other instances' L1 copies keep their old logical expiry; when it passes, bentocache reads
+// the renewed value from Redis (a stale L1 copy is checked against L2 before any reload).
+import type { Redis } from 'ioredis'
+import { CacheEntry } from './cache-entry.ts'
+import type { CachePolicy } from './cache-types.ts'
+import { withNewLife } from './entry-serializer.ts'
+import type { MemoryLru } from './memory-layer.ts'
+import { policyTiming } from './policy-timing.ts'
+
+/** Enough for any header this cache writes (ETag, times, lengths, stamp: about 250 bytes). */
+const HEADER_READ_BYTES = 1024
+
+// KEYS[1]: the key; ARGV: the header read, the new header, the physical TTL in ms.
+const RENEW_SCRIPT = `
+local head = redis.call('GETRANGE', KEYS[1], 0, string.len(ARGV[1]) - 1)
+if head ~= ARGV[1] then return 0 end
+local value = redis.call('GET', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[2] .. string.sub(value, string.len(ARGV[1]) + 1), 'PX', ARGV[3])
+return 1`
+
+interface Life {
+  now: number
+  ttl: number
+  physicalMs: number
+  generation: number
+}
+
+type RenewingRedis = Redis & { renewCacheEntry(key: string, oldHeader: Buffer, newHeader: Buffer, ttlMs: number): Promise<number> }
+
+/** Whether a stored entry is what a load would produce now (docs/generations.md). */
+export function isReusable(entry: CacheEntry, generation: number | undefined, now: number = Date.now()): boolean {
+  const { stamp } = entry
+  return generation !== undefined && stamp.generation === generation && stamp.invalidated !== true && (stamp.validUntil === undefined || now < stamp.validUntil)
+}
+
+/** The header of a binary entry (everything before its bodies), or undefined. */
+function headerOf(stored: Buffer): Buffer | undefined {
+  if (stored.byteLength < 5 || stored[0] !== 0x42) return undefined
+  const end = 5 + stored.readUInt32BE(1)
+  return end <= stored.byteLength ? stored.subarray(0, end) : undefined
+}
+
+export class EntryRenewal {
+  readonly #redis: RenewingRedis | undefined
+
+  constructor(redis: Redis | undefined, private readonly sharedL1: MemoryLru | undefined, private readonly prefix: string) {
+    if (redis) {
+      redis.defineCommand('renewCacheEntry', { numberOfKeys: 1, lua: RENEW_SCRIPT })
+      this.#redis = redis as RenewingRedis
+    }
+  }
+
+  /**
+   * Renews `key` if its stored value is reusable for `generation`. False when it has to be
+   * loaded: no value, another generation, invalidated, past its deadline, Redis unreachable, or
+   * changed meanwhile. Never throws for Redis trouble.
+   */
+  async renew(key: string, policy: CachePolicy, generation: number | undefined): Promise<boolean> {
+    if (generation === undefined) return false
+    const now = Date.now()
+    const { ttl, grace } = policyTiming(policy)
+    const life: Life = { now, ttl, physicalMs: grace === false ? ttl : grace, generation }
+    const fullKey = `${this.prefix}:${key}`
+    const local = this.sharedL1?.get(fullKey)
+    const localHeader = local === undefined || typeof local === 'string' ? undefined : headerOf(local)
+    const redis = this.#redis
+    if (!redis) return localHeader !== undefined && this.#renewL1(fullKey, localHeader, life)
+    if (redis.status !== 'ready') return false
+    // The usual case, one round trip: this instance's copy is reusable and Redis holds the very
+    // same header (the script checks). Otherwise Redis is the shared truth: its header is read.
+    if (localHeader && (await this.#renewInRedis(redis, fullKey, localHeader, life))) return this.#renewL1(fullKey, localHeader, life)
+    let header: Buffer | undefined
+    try {
+      header = headerOf(await redis.getrangeBuffer(fullKey, 0, HEADER_READ_BYTES - 1))
+    } catch {
+      return false
+    }
+    if (!header || !(await this.#renewInRedis(redis, fullKey, header, life))) return false
+    this.#renewL1(fullKey, header, life)
+    return true
+  }
+
+  /** The header with a new life, if its entry is reusable. */
+  #renewed(header: Buffer, life: Life): Buffer | undefined {
+    const entry = readStamp(header)
+    if (!entry || !isReusable(entry, life.generation, life.now)) return undefined
+    return withNewLife(header, life.now, Math.min(life.now + life.ttl, entry.stamp.validUntil ?? Number.POSITIVE_INFINITY))
+  }
+
+  async #renewInRedis(redis: RenewingRedis, fullKey: string, header: Buffer, life: Life): Promise<boolean> {
+    const newHeader = this.#renewed(header, life)
+    if (!newHeader) return false
+    try {
+      return (await redis.renewCacheEntry(fullKey, header, newHeader, life.physicalMs)) === 1
+    } catch {
+      return false
+    }
+  }
+
+  /**
+   * Gives this instance's L1 copy the new life if it is the copy `header` belongs to (and, without
+   * Redis, reusable); drops a different copy (Redis has the truth). True when the copy was renewed.
+   */
+  #renewL1(fullKey: string, header: Buffer, life: Life): boolean {
+    const lru = this.sharedL1
+    const local = lru?.get(fullKey)
+    if (!lru || local === undefined) return this.#redis !== undefined
+    if (typeof local === 'string' || !headerOf(local)?.equals(header)) {
+      lru.delete(fullKey)
+      return this.#redis !== undefined
+    }
+    const newHeader = this.#renewed(header, life)
+    if (!newHeader) return false
+    lru.set(fullKey, Buffer.concat([newHeader, local.subarray(header.byteLength)]), { ttl: life.physicalMs })
+    return true
+  }
+}
+
+/** The stamp and times of a header, as an entry without bodies (for isReusable). */
+function readStamp(header: Buffer): CacheEntry | undefined {
+  try {
+    const json = JSON.parse(header.toString('utf8', 5)) as { etag: string; storedAt: number; logicalExpiration: number; generation?: number; validUntil?: number; invalidated?: boolean }
+    const empty = Buffer.alloc(0)
+    const stamp = { ...(json.generation !== undefined ? { generation: json.generation } : {}), ...(json.validUntil !== undefined ? { validUntil: json.validUntil } : {}), ...(json.invalidated ? { invalidated: true } : {}) }
+    return new CacheEntry(empty, empty, empty, json.etag, json.storedAt, json.logicalExpiration, stamp)
+  } catch {
+    return undefined
+  }
+}
