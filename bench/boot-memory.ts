@@ -4,6 +4,7 @@
 // /proc/<pid>/status for the process and every child (the workers); the heap and external
 // figures come from the server's own /metrics (prom-client's default metrics), one process only.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { once } from 'node:events'
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
@@ -46,12 +47,17 @@ function freePort(): Promise<number> {
   })
 }
 
-/** The start script's node flags, so whatever `npm start` passes to node is measured too. */
-async function startCommand(): Promise<string[]> {
-  const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+/** package.json's start script after `node`: its flags and the entry point (`serve` left out). */
+function startCommand(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
   const words = pkg.scripts.start!.trim().split(/\s+/)
-  if (words[0] !== 'node') throw new Error(`package.json start script must begin with 'node': ${pkg.scripts.start}`)
-  return words.slice(1)
+  if (words[0] !== 'node' || words.at(-1) !== 'serve') throw new Error(`package.json's start script must be 'node [flags] <entry> serve': ${pkg.scripts.start}`)
+  return words.slice(1, -1)
+}
+
+/** The node flags `npm start` runs with, so the bench's server processes run with them too. */
+export function startScriptNodeFlags(): string[] {
+  return startCommand().filter((word) => word.startsWith('--'))
 }
 
 async function rssKb(pid: number): Promise<number> {
@@ -102,7 +108,7 @@ export async function bootAndMeasure(label: string, env: Record<string, string>,
   const base = `http://127.0.0.1:${port}`
   const started = performance.now()
   const spawnedAt = Date.now()
-  const child = spawn(process.execPath, [...await startCommand(), 'serve'], {
+  const child = spawn(process.execPath, [...startCommand(), 'serve'], {
     cwd: ROOT,
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', LOG_FILE: '', ADMIN_TOKEN, METRICS_TOKEN, RUNTIME_FILE: path.join(runtimeDir, `${label.replace(/\W+/g, '-')}.json`), ...env },
     stdio: ['ignore', 'ignore', 'inherit'],

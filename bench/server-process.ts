@@ -4,6 +4,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { startScriptNodeFlags } from './boot-memory.ts'
 import type { ChildMessage, MemoryFigures, ParentMessage, Payload, ServerMode } from './protocol.ts'
 
 const CHILD_ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'server-child.ts')
@@ -33,7 +34,8 @@ export class ServerProcess {
   static async start(options: ServerProcessOptions): Promise<ServerProcess> {
     const child = fork(CHILD_ENTRY, [options.mode], {
       // FSTDEP023 is src/app.ts's disableRequestLogging deprecation: known, and noise here.
-      execArgv: ['--import', 'tsx', '--disable-warning=FSTDEP023'],
+      // The node flags of `npm start` (heap sizing), so the servers measured are the ones deployed.
+      execArgv: ['--import', 'tsx', '--disable-warning=FSTDEP023', ...startScriptNodeFlags()],
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
