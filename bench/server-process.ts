@@ -8,7 +8,8 @@ import { startScriptNodeFlags } from './boot-memory.ts'
 import type { ChildMessage, MemoryFigures, ParentMessage, Payload, ServerMode } from './protocol.ts'
 
 const CHILD_ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'server-child.ts')
-const START_TIMEOUT_MS = 60_000
+// Generous: the app server runs its default warmup before it answers, minutes on a saturated machine.
+const START_TIMEOUT_MS = 300_000
 const REPLY_TIMEOUT_MS = 5_000
 
 export interface ServerProcessOptions {
