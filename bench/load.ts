@@ -10,6 +10,7 @@ export interface LoadResult {
   requestsPerSecond: number
   p50Ms: number
   p99Ms: number
+  p999Ms: number
   maxMs: number
   /** Non-2xx responses plus connection errors and timeouts; a valid measurement has none. */
   failures: number
@@ -20,6 +21,10 @@ export interface LoadOptions {
   url: string
   connections: number
   durationSeconds: number
+  /** Request headers, e.g. Accept-Encoding for the compressed variants. */
+  headers?: Record<string, string>
+  /** Called with each 2xx response's completion time (epoch ms) and latency (ms): the per-second series of warmup-serving.ts. */
+  onResponse?: (atMs: number, latencyMs: number) => void
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
@@ -31,7 +36,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     finish = (error, result) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(result))
   })
   // The callback form: the promise form would also reject unobserved on a setup error.
-  const instance = autocannon({ url: options.url, connections: options.connections, duration: options.durationSeconds, pipelining: 1 }, (error, result) => finish(error, result))
+  const instance = autocannon({ url: options.url, connections: options.connections, duration: options.durationSeconds, pipelining: 1, ...(options.headers ? { headers: options.headers } : {}) }, (error, result) => finish(error, result))
   instance.on('response', (_client, statusCode, resBytes, responseTime) => {
     if (statusCode < 200 || statusCode >= 300) return
     if (count === latencies.length) {
@@ -41,6 +46,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     }
     latencies[count++] = responseTime
     bytes += resBytes
+    options.onResponse?.(performance.timeOrigin + performance.now(), responseTime)
   })
   const result = await finished
   const sorted = latencies.subarray(0, count).sort()
@@ -49,6 +55,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     requestsPerSecond: count / result.duration,
     p50Ms: percentile(sorted, 0.5),
     p99Ms: percentile(sorted, 0.99),
+    p999Ms: percentile(sorted, 0.999),
     maxMs: count > 0 ? sorted[count - 1]! : Number.NaN,
     failures: result.non2xx + result.errors + result.timeouts,
     bytesPerResponse: count > 0 ? bytes / count : 0,

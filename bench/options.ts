@@ -22,25 +22,31 @@ export interface BenchOptions {
   redisUrl: string
   /** Leave the Postgres schemas and Redis keys behind for inspection. */
   keep: boolean
-  skipReplay: boolean
-  skipThroughput: boolean
   /** Re-render the Markdown of a saved results .json (no measuring). */
   render: string | undefined
   /** Write V8 CPU profiles of the throughput servers (and a summary of each) under bench/results/profiles/. */
   profile: boolean
-  /** Skip the warm-hits-during-a-cold-burst phase (burst.ts). */
-  skipBurst: boolean
-  /** Run only the burst phase (import, burst, clean up). */
-  burstOnly: boolean
   /** 'learned': only the learned-warm-set replay (bench/replay-learned.ts). */
   replay: 'learned' | undefined
+  /** The phases to run (--only a,b; default: all of them, those the skip flags leave). */
+  phases: Phase[]
+  /** Rounds of the warmup-serving phase (one warmup after an import and one of unchanged data each). */
+  warmupServingRounds: number
 }
+
+/**
+ * The phases of a run, in the order they run: `--only` picks some. hits is the throughput
+ * comparison (warm hits in every encoding, the ceiling, request counting off, the other paths).
+ */
+export const PHASES = ['burst', 'hits', 'warmup-serving', 'hot-path', 'cold', 'replay', 'warmups', 'boot'] as const
+export type Phase = (typeof PHASES)[number]
 
 const USAGE = `npm run bench -- [--duration 3] [--rounds 3] [--connections 50] [--warmup 1]
   [--replay-requests 100000] [--replay-concurrency 8] [--zipf 1.0] [--seed 42]
   [--scale 1] [--cold-samples 200] [--database-url URL] [--redis-url URL] [--keep]
   [--skip-replay] [--skip-throughput] [--skip-burst] [--burst-only] [--profile] [--render bench/results/<date>.json]
-  [--replay learned]`
+  [--replay learned] [--only ${PHASES.join(',')}] [--warmup-serving-rounds 2]
+  --only runs the named phases alone (comma-separated), e.g. --only warmup-serving or --only hits,boot`
 
 function number(raw: string | undefined, name: string, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback
@@ -73,6 +79,8 @@ export function parseBenchOptions(argv: string[], env: Record<string, string | u
       'burst-only': { type: 'boolean', default: false },
       render: { type: 'string' },
       replay: { type: 'string' },
+      only: { type: 'string' },
+      'warmup-serving-rounds': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -96,14 +104,23 @@ export function parseBenchOptions(argv: string[], env: Record<string, string | u
     databaseUrl: values['database-url'] ?? env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
     redisUrl: values['redis-url'] ?? env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
     keep: values.keep,
-    skipReplay: values['skip-replay'],
-    skipThroughput: values['skip-throughput'],
     profile: values.profile,
-    skipBurst: values['skip-burst'],
-    burstOnly: values['burst-only'],
     render: values.render,
     replay: replayMode(values.replay),
+    phases: phases(values.only, values),
+    warmupServingRounds: Math.round(number(values['warmup-serving-rounds'], 'warmup-serving-rounds', 2, 1, 20)),
   }
+}
+
+function phases(only: string | undefined, flags: { 'skip-replay': boolean; 'skip-throughput': boolean; 'skip-burst': boolean; 'burst-only': boolean }): Phase[] {
+  if (flags['burst-only']) return ['burst']
+  if (only !== undefined) {
+    const named = only.split(',').map((name) => name.trim()).filter(Boolean)
+    const unknown = named.find((name) => !(PHASES as readonly string[]).includes(name))
+    if (unknown !== undefined || named.length === 0) throw new Error(`--only takes phases from ${PHASES.join(', ')}, got '${only}'\n${USAGE}`)
+    return PHASES.filter((phase) => named.includes(phase))
+  }
+  return PHASES.filter((phase) => !(phase === 'replay' && flags['skip-replay']) && !(phase === 'hits' && flags['skip-throughput']) && !(phase === 'burst' && flags['skip-burst']))
 }
 
 function replayMode(raw: string | undefined): 'learned' | undefined {

@@ -3,9 +3,21 @@
 
 export type ServerMode = 'ceiling' | 'app' | 'stubbed' | 'naive' | 'nocache'
 
+/** The bytes of the warm page in each encoding the app stores (base64 over IPC), so the ceiling sends the same. */
 export interface Payload {
   body: string
   etag: string
+  gzipBase64: string
+  brBase64: string
+}
+
+/** process.memoryUsage() of a server child, in bytes. */
+export interface MemoryFigures {
+  rss: number
+  heapTotal: number
+  heapUsed: number
+  external: number
+  arrayBuffers: number
 }
 
 export type ParentMessage =
@@ -17,6 +29,6 @@ export type ParentMessage =
 
 export type ChildMessage =
   | { type: 'ready'; port: number; warmupMs?: number }
-  | { type: 'counters'; queries: number; cpuMicros: number }
+  | { type: 'counters'; queries: number; cpuMicros: number; memory: MemoryFigures }
   | { type: 'profiled'; file: string }
   | { type: 'failed'; message: string }

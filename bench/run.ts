@@ -12,7 +12,8 @@ import { measureColdLists } from './cold-lists.ts'
 import { BenchEnvironment } from './environment.ts'
 import { measureHotPath } from './hot-path.ts'
 import { describeMachine } from './machine.ts'
-import { parseBenchOptions } from './options.ts'
+import { measureBootMemory } from './boot-memory.ts'
+import { parseBenchOptions, type Phase } from './options.ts'
 import { evaluateTargets, renderMarkdown, type BenchResults, type DatasetResults } from './report.ts'
 import { runReplay, type ReplayResult } from './replay.ts'
 import { renderLearnedMarkdown, runLearnedReplay } from './replay-learned.ts'
@@ -20,6 +21,7 @@ import { summariseProfileDirs } from './profile-summary.ts'
 import { generateSyntheticSchools } from './synthetic.ts'
 import { measureThroughput } from './throughput.ts'
 import { measureWarmups } from './warmup-timing.ts'
+import { measureWarmupServing } from './warmup-serving.ts'
 
 const RESULTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results')
 
@@ -66,29 +68,43 @@ async function main(): Promise<number> {
       log(`results: ${path.relative(process.cwd(), base)}.json, .md`)
       return 0
     }
-    if (!options.skipBurst) {
+    const runs = (phase: Phase): boolean => options.phases.includes(phase)
+    if (runs('burst')) {
       log('warm hits during a burst of distinct cold queries')
       real.burst = await measureBurst(env, realSchema, env.redisPrefix('burst'), log)
       log(`  warm-hit p99 during the burst / without it: ${real.burst.p99Ratio.toFixed(2)} (goal <= 2; ${real.burst.burstP99Ms.toFixed(2)} ms vs ${real.burst.quietP99Ms.toFixed(2)} ms)`)
     }
-    if (options.burstOnly) return 0
-    if (!options.skipThroughput) {
+    if (runs('hits')) {
       log('throughput, bundled data')
       const profileDir = options.profile ? path.join(RESULTS_DIR, 'profiles', stamp(started)) : undefined
-      real.throughput = await measureThroughput(env, realSchema, env.redisPrefix('real'), ['ceiling', 'stubbed', 'l1', 'redis', 'naive', 'nocache'], log, profileDir)
+      real.throughput = await measureThroughput(env, realSchema, env.redisPrefix('real'), ['ceiling', 'stubbed', 'l1', 'l1-nostats', 'redis', 'naive', 'nocache'], ['identity', 'br', 'gzip'], log, profileDir)
       if (profileDir) for (const file of summariseProfileDirs(profileDir)) log(`  profile summary: ${path.relative(process.cwd(), file)}`)
     }
-    log('read path, in-process')
-    real.hotPath = await measureHotPath(env, realSchema, env.redisPrefix('hot'))
-    for (const cost of real.hotPath) log(`  ${cost.step}: ${cost.cpuMicros.toFixed(1)} µs CPU, ${cost.wallMicros.toFixed(1)} µs wall`)
-    log('cold lists, bundled data')
-    real.coldLists = await measureColdLists(env, realSchema, env.redisPrefix('cold'))
-    if (!options.skipReplay) {
+    if (runs('warmup-serving')) {
+      log('serving a warm key during warmups')
+      real.warmupServing = await measureWarmupServing(env, realSchema, env.redisPrefix('wserve'), options.warmupServingRounds, log)
+    }
+    if (runs('hot-path')) {
+      log('read path, in-process')
+      real.hotPath = await measureHotPath(env, realSchema, env.redisPrefix('hot'))
+      for (const cost of real.hotPath) log(`  ${cost.step}: ${cost.cpuMicros.toFixed(1)} µs CPU, ${cost.wallMicros.toFixed(1)} µs wall`)
+    }
+    if (runs('cold')) {
+      log('cold lists, bundled data')
+      real.coldLists = await measureColdLists(env, realSchema, env.redisPrefix('cold'))
+    }
+    if (runs('replay')) {
       log('replay')
       replay = await runReplay(env, realSchema, env.redisPrefix('replay'), log)
     }
-    log('warmups, bundled data')
-    real.warmups = await measureWarmups(env, realSchema, env.redisPrefix('warm'), true)
+    if (runs('warmups')) {
+      log('warmups, bundled data')
+      real.warmups = await measureWarmups(env, realSchema, env.redisPrefix('warm'), true)
+    }
+    if (runs('boot')) {
+      log('boot warmup and memory, as `npm start` runs (dist/)')
+      real.boot = await measureBootMemory(env, realSchema, log)
+    }
 
     if (options.scale > 1) {
       const schema = env.schema(`x${options.scale}`)
@@ -96,11 +112,15 @@ async function main(): Promise<number> {
       const generated = await generateSyntheticSchools(db, realSchema, schema, options.scale).finally(() => db.close())
       log(`scale x${options.scale}: ${generated.rows} synthetic schools in ${schema}, generated in ${generated.generateMs.toFixed(0)} ms`)
       scaled = { label: `synthetic x${options.scale}`, scale: options.scale, rows: generated.rows, generateMs: generated.generateMs }
-      if (!options.skipThroughput) scaled.throughput = await measureThroughput(env, schema, env.redisPrefix(`x${options.scale}`), ['ceiling', 'l1', 'nocache'], log)
-      log(`cold lists, x${options.scale}`)
-      scaled.coldLists = await measureColdLists(env, schema, env.redisPrefix(`x${options.scale}_cold`))
-      log(`warmups, x${options.scale}`)
-      scaled.warmups = await measureWarmups(env, schema, env.redisPrefix(`x${options.scale}_warm`), false)
+      if (options.phases.includes('hits')) scaled.throughput = await measureThroughput(env, schema, env.redisPrefix(`x${options.scale}`), ['ceiling', 'l1', 'nocache'], ['identity'], log)
+      if (options.phases.includes('cold')) {
+        log(`cold lists, x${options.scale}`)
+        scaled.coldLists = await measureColdLists(env, schema, env.redisPrefix(`x${options.scale}_cold`))
+      }
+      if (options.phases.includes('warmups')) {
+        log(`warmups, x${options.scale}`)
+        scaled.warmups = await measureWarmups(env, schema, env.redisPrefix(`x${options.scale}_warm`), false)
+      }
     }
   } finally {
     if (options.keep) log(`--keep: leaving schemas and Redis keys ${env.id}* in place`)

@@ -180,7 +180,8 @@ async function main(): Promise<void> {
       profiler.stop(message.file).then(() => send({ type: 'profiled', file: message.file }), (error: unknown) => send({ type: 'failed', message: String(error) }))
     } else if (message.type === 'counters') {
       const cpu = process.cpuUsage()
-      send({ type: 'counters', queries: server.queries() ?? 0, cpuMicros: cpu.user + cpu.system })
+      const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage()
+      send({ type: 'counters', queries: server.queries() ?? 0, cpuMicros: cpu.user + cpu.system, memory: { rss, heapTotal, heapUsed, external, arrayBuffers } })
     }
     else if (message.type === 'stop') stop()
   })

@@ -4,10 +4,12 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { ChildMessage, ParentMessage, Payload, ServerMode } from './protocol.ts'
+import { startScriptNodeFlags } from './boot-memory.ts'
+import type { ChildMessage, MemoryFigures, ParentMessage, Payload, ServerMode } from './protocol.ts'
 
 const CHILD_ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), 'server-child.ts')
-const START_TIMEOUT_MS = 60_000
+// Generous: the app server runs its default warmup before it answers, minutes on a saturated machine.
+const START_TIMEOUT_MS = 300_000
 const REPLY_TIMEOUT_MS = 5_000
 
 export interface ServerProcessOptions {
@@ -33,7 +35,8 @@ export class ServerProcess {
   static async start(options: ServerProcessOptions): Promise<ServerProcess> {
     const child = fork(CHILD_ENTRY, [options.mode], {
       // FSTDEP023 is src/app.ts's disableRequestLogging deprecation: known, and noise here.
-      execArgv: ['--import', 'tsx', '--disable-warning=FSTDEP023'],
+      // The node flags of `npm start` (heap sizing), so the servers measured are the ones deployed.
+      execArgv: ['--import', 'tsx', '--disable-warning=FSTDEP023', ...startScriptNodeFlags()],
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
@@ -49,11 +52,12 @@ export class ServerProcess {
     }
   }
 
-  /** Statements sent to PostgreSQL (0 without a database) and CPU time used, since the server started. */
-  async counters(): Promise<{ queries: number; cpuMicros: number }> {
+  /** Statements sent to PostgreSQL (0 without a database) and CPU time used since the server started, and its memory now. */
+  async counters(): Promise<{ queries: number; cpuMicros: number; memory: MemoryFigures }> {
     this.child.send({ type: 'counters' } satisfies ParentMessage)
     const reply = await nextMessage(this.child, REPLY_TIMEOUT_MS, (message) => message.type === 'counters')
-    return reply.type === 'counters' ? { queries: reply.queries, cpuMicros: reply.cpuMicros } : { queries: 0, cpuMicros: 0 }
+    if (reply.type !== 'counters') throw new Error('unreachable')
+    return { queries: reply.queries, cpuMicros: reply.cpuMicros, memory: reply.memory }
   }
 
   /** Starts a CPU profile of this server (inspector, 200 µs sampling). */

@@ -2,24 +2,58 @@
 // all, each mode loaded in turn within a round (A B C D E, A B C D E, ...), so slow drift on a
 // shared machine hits every mode alike; every figure is also taken as a ratio to the ceiling
 // of the same round, and the report gives medians over the rounds.
+import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import type { BenchEnvironment } from './environment.ts'
 import { runLoad, type LoadResult } from './load.ts'
 import type { BenchOptions } from './options.ts'
-import type { Payload } from './protocol.ts'
+import type { MemoryFigures, Payload } from './protocol.ts'
 import { ServerProcess } from './server-process.ts'
 import { median } from './stats.ts'
 
-export type ModeKey = 'ceiling' | 'stubbed' | 'l1' | 'redis' | 'naive' | 'nocache'
+/** One server process of the comparison. */
+export type ServerKey = 'ceiling' | 'stubbed' | 'l1' | 'l1-nostats' | 'redis' | 'naive' | 'nocache'
+/** What the load asks for in Accept-Encoding (identity: no header). */
+export type Encoding = 'identity' | 'br' | 'gzip'
+/** A server loaded with one encoding: 'l1' (identity), 'l1-br', 'ceiling-gzip', ... */
+export type ModeKey = string
 
-export const MODE_TITLES: Record<ModeKey, string> = {
-  ceiling: '1. ceiling (bare Fastify, same bytes)',
+export const SERVER_TITLES: Record<ServerKey, string> = {
+  ceiling: 'ceiling (bare Fastify, same bytes)',
   stubbed: '(diagnostic) the app, its cache read stubbed',
-  l1: '2. app, warm, L1 hit',
-  redis: '3. app, warm, Redis only (CACHE_L1=false)',
-  naive: '4. naive cache-aside (ioredis + JSON.parse/stringify)',
-  nocache: '5. no cache (SchoolRepository.list per request)',
+  l1: 'app, warm, L1 hit',
+  'l1-nostats': 'app, warm, L1 hit, request counting off (REQUEST_STATS=false)',
+  redis: 'app, warm, Redis only (CACHE_L1=false)',
+  naive: 'naive cache-aside (ioredis + JSON.parse/stringify)',
+  nocache: 'no cache (SchoolRepository.list per request)',
+}
+
+/** The servers whose stored page comes in every encoding; the others send identity only. */
+const COMPRESSING: readonly ServerKey[] = ['ceiling', 'l1', 'redis']
+const ENCODINGS: readonly Encoding[] = ['identity', 'br', 'gzip']
+
+export interface ModeDefinition {
+  key: ModeKey
+  server: ServerKey
+  encoding: Encoding
+  title: string
+}
+
+/** The modes of `servers` × `encodings`, grouped by encoding so each is loaded right after its own ceiling. */
+export function modeDefinitions(servers: readonly ServerKey[], encodings: readonly Encoding[]): ModeDefinition[] {
+  const order = (Object.keys(SERVER_TITLES) as ServerKey[]).filter((server) => server === 'ceiling' || servers.includes(server))
+  return ENCODINGS.filter((encoding) => encoding === 'identity' || encodings.includes(encoding)).flatMap((encoding) =>
+    order.filter((server) => encoding === 'identity' || COMPRESSING.includes(server)).map((server) => ({
+      key: encoding === 'identity' ? server : `${server}-${encoding}`,
+      server,
+      encoding,
+      title: `${SERVER_TITLES[server]}${encoding === 'identity' ? '' : `, ${encoding}`}`,
+    })))
+}
+
+function acceptEncoding(encoding: Encoding): Record<string, string> | undefined {
+  return encoding === 'identity' ? undefined : { 'accept-encoding': encoding }
 }
 
 /** A warm key of config/warm-targets.json, so mode 2 measures a hit. */
@@ -53,11 +87,16 @@ export interface ModeMeasurement extends LoadCost {
 
 export interface ModeSummary {
   mode: ModeKey
+  server: ServerKey
+  encoding: Encoding
   title: string
   requestsPerSecond: number
   p50Ms: number
   p99Ms: number
+  p999Ms: number
   maxMs: number
+  /** Response bytes on the wire (headers and body), per response. */
+  wireBytes: number
   rpsRatio: number
   p50Ratio: number
   p99Ratio: number
@@ -72,9 +111,19 @@ export interface ModeSummary {
   rounds: ModeMeasurement[]
 }
 
+/** A server process's memory: after its start (the app: after its boot warmup) and after all its loads. */
+export interface ServerMemory {
+  server: ServerKey
+  afterBoot: MemoryFigures
+  afterLoad: MemoryFigures
+}
+
 export interface ThroughputResult {
   path: string
   payloadBytes: number
+  /** Stored body bytes per encoding. */
+  encodedBytes: Record<Encoding, number>
+  memory: ServerMemory[]
   /** Per mode: whether its response body was byte-identical to the cached page. */
   payloadIdentical: Record<string, boolean>
   /** Default warmup of each app server as it started (ms). */
@@ -84,28 +133,60 @@ export interface ThroughputResult {
 
 type Log = (line: string) => void
 
-async function fetchPayload(url: string): Promise<Payload & { state: string | null }> {
-  const response = await fetch(url)
-  const body = await response.text()
-  if (response.status !== 200) throw new Error(`GET ${url} answered ${response.status}: ${body.slice(0, 300)}`)
-  return { body, etag: response.headers.get('etag') ?? '', state: response.headers.get('x-cache') }
+/** GET without decoding (fetch would decompress): the bytes as sent, and the headers. */
+function rawGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { headers }, (response) => {
+      const chunks: Buffer[] = []
+      response.on('data', (chunk: Buffer) => chunks.push(chunk))
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks), headers: response.headers }))
+      response.on('error', reject)
+    }).on('error', reject)
+  })
 }
 
-async function startServers(env: BenchEnvironment, schema: string, prefix: string, modes: readonly ModeKey[]): Promise<Map<ModeKey, ServerProcess>> {
-  const servers = new Map<ModeKey, ServerProcess>()
+/** The page in each encoding, as the server stored it. */
+async function fetchPayload(url: string): Promise<Payload & { state: string | null }> {
+  const get = async (encoding: Encoding): Promise<Buffer> => {
+    const response = await rawGet(url, acceptEncoding(encoding))
+    if (response.status !== 200) throw new Error(`GET ${url} (${encoding}) answered ${response.status}: ${response.body.toString('utf8', 0, 300)}`)
+    if ((response.headers['content-encoding'] ?? 'identity') !== encoding) throw new Error(`GET ${url} asked for ${encoding}, got ${String(response.headers['content-encoding'])}`)
+    return response.body
+  }
+  const identity = await rawGet(url)
+  if (identity.status !== 200) throw new Error(`GET ${url} answered ${identity.status}: ${identity.body.toString('utf8', 0, 300)}`)
+  return {
+    body: identity.body.toString('utf8'),
+    etag: String(identity.headers.etag ?? ''),
+    gzipBase64: (await get('gzip')).toString('base64'),
+    brBase64: (await get('br')).toString('base64'),
+    state: (identity.headers['x-cache'] as string | undefined) ?? null,
+  }
+}
+
+/** Whether `url` sends the same bytes as `reference` in `encoding` (identity: the same JSON text). */
+async function sameBytes(url: string, encoding: Encoding, reference: Payload): Promise<boolean> {
+  const response = await rawGet(url, acceptEncoding(encoding))
+  const expected = encoding === 'identity' ? Buffer.from(reference.body) : Buffer.from(encoding === 'br' ? reference.brBase64 : reference.gzipBase64, 'base64')
+  return response.body.equals(expected)
+}
+
+async function startServers(env: BenchEnvironment, schema: string, prefix: string, wanted: readonly ServerKey[]): Promise<Map<ServerKey, ServerProcess>> {
+  const servers = new Map<ServerKey, ServerProcess>()
   try {
     // The L1 app starts first: its warmup fills Redis, and the ceiling sends its page.
-    servers.set('l1', await ServerProcess.start({ mode: 'app', label: MODE_TITLES.l1, env: env.serverEnv(schema, prefix) }))
+    servers.set('l1', await ServerProcess.start({ mode: 'app', label: SERVER_TITLES.l1, env: env.serverEnv(schema, prefix) }))
     const payload = await fetchPayload(`${servers.get('l1')!.url}${BENCH_PATH}`)
     const starting: Promise<void>[] = []
-    const add = (mode: ModeKey, start: () => Promise<ServerProcess>): void => {
-      if (modes.includes(mode)) starting.push(start().then((server) => void servers.set(mode, server)))
+    const add = (server: ServerKey, start: () => Promise<ServerProcess>): void => {
+      if (wanted.includes(server)) starting.push(start().then((started) => void servers.set(server, started)))
     }
-    add('ceiling', () => ServerProcess.start({ mode: 'ceiling', label: MODE_TITLES.ceiling, env: {}, payload }))
-    add('stubbed', () => ServerProcess.start({ mode: 'stubbed', label: MODE_TITLES.stubbed, env: env.serverEnv(schema, prefix), payload }))
-    add('redis', () => ServerProcess.start({ mode: 'app', label: MODE_TITLES.redis, env: env.serverEnv(schema, prefix, { CACHE_L1: 'false' }) }))
-    add('naive', () => ServerProcess.start({ mode: 'naive', label: MODE_TITLES.naive, env: env.serverEnv(schema, prefix) }))
-    add('nocache', () => ServerProcess.start({ mode: 'nocache', label: MODE_TITLES.nocache, env: env.serverEnv(schema, prefix) }))
+    add('ceiling', () => ServerProcess.start({ mode: 'ceiling', label: SERVER_TITLES.ceiling, env: {}, payload }))
+    add('stubbed', () => ServerProcess.start({ mode: 'stubbed', label: SERVER_TITLES.stubbed, env: env.serverEnv(schema, prefix), payload }))
+    add('l1-nostats', () => ServerProcess.start({ mode: 'app', label: SERVER_TITLES['l1-nostats'], env: env.serverEnv(schema, prefix, { REQUEST_STATS: 'false' }) }))
+    add('redis', () => ServerProcess.start({ mode: 'app', label: SERVER_TITLES.redis, env: env.serverEnv(schema, prefix, { CACHE_L1: 'false' }) }))
+    add('naive', () => ServerProcess.start({ mode: 'naive', label: SERVER_TITLES.naive, env: env.serverEnv(schema, prefix) }))
+    add('nocache', () => ServerProcess.start({ mode: 'nocache', label: SERVER_TITLES.nocache, env: env.serverEnv(schema, prefix) }))
     const settled = await Promise.allSettled(starting)
     const failed = settled.find((result) => result.status === 'rejected')
     if (failed) throw failed.reason
@@ -116,11 +197,12 @@ async function startServers(env: BenchEnvironment, schema: string, prefix: strin
   }
 }
 
-async function measure(server: ServerProcess, options: BenchOptions, durationSeconds: number): Promise<LoadCost> {
+async function measure(server: ServerProcess, mode: ModeDefinition, options: BenchOptions, durationSeconds: number): Promise<LoadCost> {
   const before = await server.counters()
   const ownCpu = process.cpuUsage()
   const started = performance.now()
-  const load = await runLoad({ url: `${server.url}${BENCH_PATH}`, connections: options.connections, durationSeconds })
+  const headers = acceptEncoding(mode.encoding)
+  const load = await runLoad({ url: `${server.url}${BENCH_PATH}`, connections: options.connections, durationSeconds, ...(headers ? { headers } : {}) })
   const elapsedMicros = (performance.now() - started) * 1000
   const own = process.cpuUsage(ownCpu)
   const after = await server.counters()
@@ -133,44 +215,52 @@ async function measure(server: ServerProcess, options: BenchOptions, durationSec
   }
 }
 
-/** `profileDir`: write a CPU profile of each server's measured rounds to `<profileDir>/<mode>.cpuprofile` (--profile). */
-export async function measureThroughput(env: BenchEnvironment, schema: string, prefix: string, modes: readonly ModeKey[], log: Log, profileDir?: string): Promise<ThroughputResult> {
+/**
+ * `servers` × `encodings` (the compressed ones only for the servers that store them).
+ * `profileDir`: write a CPU profile of each server's measured rounds to `<profileDir>/<server>.cpuprofile` (--profile).
+ */
+export async function measureThroughput(env: BenchEnvironment, schema: string, prefix: string, wanted: readonly ServerKey[], encodings: readonly Encoding[], log: Log, profileDir?: string): Promise<ThroughputResult> {
   const { options } = env
-  const order = (Object.keys(MODE_TITLES) as ModeKey[]).filter((mode) => mode === 'ceiling' || modes.includes(mode))
-  const servers = await startServers(env, schema, prefix, order)
+  const modes = modeDefinitions(wanted, encodings)
+  const serverKeys = [...new Set(modes.map((mode) => mode.server))]
+  const servers = await startServers(env, schema, prefix, serverKeys)
+  const serverOf = (mode: ModeDefinition): ServerProcess => servers.get(mode.server)!
   try {
     const reference = await fetchPayload(`${servers.get('l1')!.url}${BENCH_PATH}`)
     const payloadIdentical: Record<string, boolean> = {}
-    for (const mode of order) {
-      // The first request of the naive server fills its Redis key, so its load is all hits.
-      const { body } = await fetchPayload(`${servers.get(mode)!.url}${BENCH_PATH}`)
-      payloadIdentical[mode] = body === reference.body
-    }
+    // The first request of the naive server fills its Redis key, so its load is all hits.
+    for (const mode of modes) payloadIdentical[mode.key] = await sameBytes(`${serverOf(mode).url}${BENCH_PATH}`, mode.encoding, reference)
     const appWarmupMs: Record<string, number> = {}
-    for (const mode of ['l1', 'redis'] as const) {
-      const warmupMs = servers.get(mode)?.warmupMs
-      if (warmupMs !== undefined) appWarmupMs[mode] = warmupMs
+    for (const server of ['l1', 'l1-nostats', 'redis'] as const) {
+      const warmupMs = servers.get(server)?.warmupMs
+      if (warmupMs !== undefined) appWarmupMs[server] = warmupMs
     }
+    const afterBoot = new Map<ServerKey, MemoryFigures>()
+    for (const [key, server] of servers) afterBoot.set(key, (await server.counters()).memory)
 
     if (options.warmupSeconds > 0) {
       log(`  JIT warm-up: ${options.warmupSeconds} s per mode, not recorded`)
-      for (const mode of order) await runLoad({ url: `${servers.get(mode)!.url}${BENCH_PATH}`, connections: options.connections, durationSeconds: options.warmupSeconds })
+      for (const mode of modes) {
+        const headers = acceptEncoding(mode.encoding)
+        await runLoad({ url: `${serverOf(mode).url}${BENCH_PATH}`, connections: options.connections, durationSeconds: options.warmupSeconds, ...(headers ? { headers } : {}) })
+      }
     }
 
-    const measurements = new Map<ModeKey, ModeMeasurement[]>(order.map((mode) => [mode, []]))
-    if (profileDir) for (const mode of order) servers.get(mode)!.startProfile()
+    const measurements = new Map<ModeKey, ModeMeasurement[]>(modes.map((mode) => [mode.key, []]))
+    if (profileDir) for (const server of servers.values()) server.startProfile()
     for (let round = 1; round <= options.rounds; round += 1) {
       const results = new Map<ModeKey, LoadCost>()
       const loadAverage = os.loadavg()[0]!
-      for (const mode of order) {
-        const result = await measure(servers.get(mode)!, options, options.durationSeconds)
-        results.set(mode, result)
-        log(`  round ${round}/${options.rounds} ${mode.padEnd(16)} ${result.requestsPerSecond.toFixed(0).padStart(7)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  max ${result.maxMs.toFixed(1)} ms  cpu server ${result.serverCpuPercent.toFixed(0)}% (${result.serverCpuMicrosPerRequest.toFixed(0)} µs/req) client ${result.loadGeneratorCpuPercent.toFixed(0)}%${result.failures > 0 ? `  FAILURES ${result.failures}` : ''}`)
+      for (const mode of modes) {
+        const result = await measure(serverOf(mode), mode, options, options.durationSeconds)
+        results.set(mode.key, result)
+        log(`  round ${round}/${options.rounds} ${mode.key.padEnd(16)} ${result.requestsPerSecond.toFixed(0).padStart(7)} req/s  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  p99.9 ${result.p999Ms.toFixed(2)} ms  ${result.bytesPerResponse.toFixed(0)} B/resp  cpu server ${result.serverCpuPercent.toFixed(0)}% (${result.serverCpuMicrosPerRequest.toFixed(0)} µs/req) client ${result.loadGeneratorCpuPercent.toFixed(0)}%${result.failures > 0 ? `  FAILURES ${result.failures}` : ''}`)
       }
-      const ceiling = results.get('ceiling')!
-      for (const mode of order) {
-        const result = results.get(mode)!
-        measurements.get(mode)!.push({
+      for (const mode of modes) {
+        const result = results.get(mode.key)!
+        // Each mode against the ceiling sending the same encoding, in the same round.
+        const ceiling = results.get(mode.encoding === 'identity' ? 'ceiling' : `ceiling-${mode.encoding}`)!
+        measurements.get(mode.key)!.push({
           ...result,
           round,
           loadAverage,
@@ -184,20 +274,26 @@ export async function measureThroughput(env: BenchEnvironment, schema: string, p
       }
     }
 
-    if (profileDir) for (const mode of order) await servers.get(mode)!.stopProfile(path.join(profileDir, `${mode}.cpuprofile`))
+    if (profileDir) for (const [key, server] of servers) await server.stopProfile(path.join(profileDir, `${key}.cpuprofile`))
+    const memory: ServerMemory[] = []
+    for (const [key, server] of servers) memory.push({ server: key, afterBoot: afterBoot.get(key)!, afterLoad: (await server.counters()).memory })
 
-    const summaries = order.map((mode): ModeSummary => {
-      const rounds = measurements.get(mode)!
+    const summaries = modes.map((mode): ModeSummary => {
+      const rounds = measurements.get(mode.key)!
       const of = (pick: (measurement: ModeMeasurement) => number): number => median(rounds.map(pick))
       const requests = rounds.reduce((sum, measurement) => sum + measurement.requests, 0)
       const queries = rounds.reduce((sum, measurement) => sum + measurement.queries, 0)
       return {
-        mode,
-        title: MODE_TITLES[mode],
+        mode: mode.key,
+        server: mode.server,
+        encoding: mode.encoding,
+        title: mode.title,
         requestsPerSecond: of((m) => m.requestsPerSecond),
         p50Ms: of((m) => m.p50Ms),
         p99Ms: of((m) => m.p99Ms),
+        p999Ms: of((m) => m.p999Ms),
         maxMs: of((m) => m.maxMs),
+        wireBytes: of((m) => m.bytesPerResponse),
         rpsRatio: of((m) => m.rpsRatio),
         p50Ratio: of((m) => m.p50Ratio),
         p99Ratio: of((m) => m.p99Ratio),
@@ -211,8 +307,21 @@ export async function measureThroughput(env: BenchEnvironment, schema: string, p
         rounds,
       }
     })
-    return { path: BENCH_PATH, payloadBytes: Buffer.byteLength(reference.body), payloadIdentical, appWarmupMs, modes: summaries }
+    const encodedBytes: Record<Encoding, number> = {
+      identity: Buffer.byteLength(reference.body),
+      gzip: Buffer.from(reference.gzipBase64, 'base64').byteLength,
+      br: Buffer.from(reference.brBase64, 'base64').byteLength,
+    }
+    return { path: BENCH_PATH, payloadBytes: encodedBytes.identity, encodedBytes, memory, payloadIdentical, appWarmupMs, modes: summaries }
   } finally {
     await Promise.all([...servers.values()].map((server) => server.stop()))
   }
+}
+
+/** Per-round ratio of two modes' req/s (e.g. counting on over off), median over the rounds. */
+export function pairedRpsRatio(result: ThroughputResult | undefined, numerator: ModeKey, denominator: ModeKey): number | undefined {
+  const top = result?.modes.find((mode) => mode.mode === numerator)
+  const bottom = result?.modes.find((mode) => mode.mode === denominator)
+  if (!top || !bottom) return undefined
+  return median(top.rounds.map((round, index) => round.requestsPerSecond / (bottom.rounds[index]?.requestsPerSecond ?? Number.NaN)))
 }
