@@ -333,7 +333,7 @@ export async function runLearnedReplay(env: BenchEnvironment, schema: string, lo
   log(`  query space: ${items.length} keys (lists at page sizes 10/20/50 and later pages, details, searches); ${options.replayRequests} requests per phase`)
   const runs = [await learnedRun(env, schema, false, items, phase1, phase2, log), await learnedRun(env, schema, true, items, phase1, phase2, log)]
   const base = { queryKeys: items.length, requestsPerPhase: options.replayRequests, zipfExponent: options.zipfExponent, seed: options.seed, runs }
-  if (options.skipThroughput) return { ...base, countingCost: undefined, countingCostError: 'skipped (--skip-throughput)' }
+  if (!options.phases.includes('hits')) return { ...base, countingCost: undefined, countingCostError: 'skipped (--skip-throughput, or --only without hits)' }
   try {
     return { ...base, countingCost: await countingCost(env, schema, log) }
   } catch (error) {
