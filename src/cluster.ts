@@ -5,6 +5,7 @@
 // The boot warmup starts once the first workers listen: started together, the workers' own
 // start-up (loading the code, opening their runtimes) took the cores from the warmup, which ran
 // three times as long as in one process (README, "## Benchmark").
+import { settlesWithin } from './async-limits.ts'
 import cluster, { type Worker } from 'node:cluster'
 import { generateAdminToken } from './admin/auth.ts'
 import type { Config } from './config.ts'
@@ -116,7 +117,7 @@ export async function startPrimary(config: Config, logger: Logger, workers: numb
       }))
       // A warmup in progress is allowed to finish before the runtime closes.
       const running = runtime.runner.current()
-      await Promise.all([...exits, running ? Promise.race([running.done, new Promise((resolve) => setTimeout(resolve, SHUTDOWN_TIMEOUT_MS).unref())]) : undefined])
+      await Promise.all([...exits, running ? settlesWithin(running.done, SHUTDOWN_TIMEOUT_MS) : undefined])
       await runtime.close()
       logger.info('cluster shut down cleanly')
     })()

@@ -4,6 +4,7 @@
 // instances from the progress board, see src/warmup/run-progress.ts), whether the database
 // answers, and which optional admin endpoints exist. Registered inside the admin routes, so
 // their bearer-token guard applies.
+import { withTimeout } from '../async-limits.ts'
 import type { FastifyInstance } from 'fastify'
 import { RequestSeries } from '../cache/request-series.ts'
 import type { Runtime } from '../runtime.ts'
@@ -34,16 +35,7 @@ export interface CurrentRun {
 
 /** Resolves `fallback` instead of failing or hanging: the dashboard is most needed while a dependency is down. */
 async function bounded<T>(read: () => Promise<T>, fallback: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([read(), new Promise<T>((resolve) => {
-      timer = setTimeout(() => resolve(fallback), PING_TIMEOUT_MS)
-    })])
-  } catch {
-    return fallback
-  } finally {
-    clearTimeout(timer)
-  }
+  return withTimeout(read, PING_TIMEOUT_MS).catch(() => fallback)
 }
 
 /** This process's run first, then the runs the history shows running elsewhere, each with its progress. */
@@ -66,20 +58,12 @@ async function currentRuns(runtime: Pick<Runtime, 'runner' | 'history' | 'runPro
 }
 
 async function databaseReachable(runtime: Pick<Runtime, 'db'>): Promise<{ reachable: boolean; kind: string; detail?: string }> {
-  let timer: NodeJS.Timeout | undefined
   try {
-    await Promise.race([
-      runtime.db.ping(),
-      new Promise((_resolve, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS)
-      }),
-    ])
+    await withTimeout(() => runtime.db.ping(), PING_TIMEOUT_MS, `no answer within ${PING_TIMEOUT_MS} ms`)
     return { reachable: true, kind: runtime.db.kind }
   } catch {
     // The error itself is in the server log; the page only needs to know.
     return { reachable: false, kind: runtime.db.kind, detail: 'database not answering' }
-  } finally {
-    clearTimeout(timer)
   }
 }
 

@@ -6,6 +6,7 @@
 // before the next key's work starts; and while the loop runs late (LoopPressure: the event-loop
 // delay's p99 over the last quarter second above 20 ms, i.e. requests are queueing), only one
 // key is warmed at a time instead of `concurrency`.
+import { withTimeout } from '../async-limits.ts'
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
 import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises'
 import { errorMessage } from './logger.ts'
@@ -30,19 +31,6 @@ export interface KeyResult {
   ok: boolean
   durationMs: number
   error?: string
-}
-
-/** Runs fn, but stops waiting after timeoutMs. A late rejection stays handled (race subscribes to it). */
-export async function withTimeout(fn: () => Promise<unknown> | unknown, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs)
-  })
-  try {
-    await Promise.race([Promise.resolve().then(fn), timeout])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 /**
@@ -142,7 +130,7 @@ export async function warmKeys(keys: readonly PlannedKey[], options: { concurren
       const planned = keys[next++]!
       const started = performance.now()
       try {
-        await withTimeout(planned.warm, options.timeoutMs)
+        await withTimeout(() => planned.warm(), options.timeoutMs)
         options.onResult({ planned, ok: true, durationMs: performance.now() - started })
       } catch (error) {
         options.onResult({ planned, ok: false, durationMs: performance.now() - started, error: errorMessage(error) })
