@@ -103,7 +103,10 @@ if (testDatabaseUrl && testRedisUrl) {
     test('while the primary runs a held warmup, the page and both workers show its progress per group', async () => {
       const { page } = browser
       // The stats query reads application_windows: with the table locked, the run's one stats key
-      // waits in the primary until the test has seen what it wants and lets go.
+      // waits in the primary until the test has seen what it wants and lets go. The stats value of
+      // the previous test is current, and a warmup would renew it without a query
+      // (docs/generations.md): a new data generation, as an import makes, has it loaded.
+      await deployment.db.query('UPDATE data_generation SET generation = generation + 1')
       const release = deferred()
       const locked = deferred()
       const holding = deployment.db.transaction(async (tx) => {
