@@ -79,6 +79,12 @@ export class ResponseCache {
   readonly #renewal: EntryRenewal
   /** The data generation last told (setGeneration); undefined: unknown, nothing is renewed. */
   #generation: number | undefined
+  /**
+   * Counts the expiries of everything (here, or announced by another instance). A load that was
+   * in flight across one may hold data from before the change that caused it, so it is stored
+   * already stale: served while the next read reloads it, never kept as fresh for a whole TTL.
+   */
+  #expiries = 0
   #renewed = 0
   #closed: Promise<void> | undefined
 
@@ -110,7 +116,10 @@ export class ResponseCache {
         logger: options.logger,
       })
       this.#health.watch(redis)
-      void this.#layers.bus?.onExpireAllElsewhere(() => this.#expireLocalStore())
+      void this.#layers.bus?.onExpireAllElsewhere(() => {
+        this.#expiries += 1
+        this.#expireLocalStore()
+      })
       this.#keyCounts = new KeyCountSampler(redis, this.#prefix, (options.keyCountIntervalSeconds ?? 60) * 1000, options.logger)
     }
     this.#renewal = new EntryRenewal(redis, this.#layers.sharedL1, this.#prefix)
@@ -282,10 +291,12 @@ export class ResponseCache {
    * Returns the number of keys.
    */
   async expireAll(): Promise<number> {
+    this.#expiries += 1
     const { shared, local, sharedL1, localL1, redis, bus } = this.#layers
-    const count = await expireAllKeys({ shared, local, sharedL1, localL1, redis, prefix: this.#prefix, localPrefix: this.#localPrefix, logger: this.#logger })
+    // Told first, so that another instance's load in flight (old data) is stored already stale
+    // instead of landing as fresh after the keys below are expired.
     await bus?.announceExpireAll().catch((error: unknown) => this.#logger?.warn({ err: error }, 'cache: could not tell the other instances to expire their local entries'))
-    return count
+    return expireAllKeys({ shared, local, sharedL1, localL1, redis, prefix: this.#prefix, localPrefix: this.#localPrefix, logger: this.#logger })
   }
 
   /** expire() for every entry of this instance's local store (searches, keys not admitted). */
@@ -303,6 +314,7 @@ export class ResponseCache {
 
   /** Removes every key, here, in Redis and in the other instances' L1. Everything is cold afterwards. */
   async clear(): Promise<void> {
+    this.#expiries += 1
     this.#backoff.clear()
     this.#admission?.forgetAll()
     this.#keyCounts?.forget()
@@ -373,12 +385,14 @@ export class ResponseCache {
       if (failure !== undefined) throw failure
     }
     const generation = this.#generation
+    const expiries = this.#expiries
     const value = forced || !this.#limiter ? await loader() : await this.#limiter.run(loader)
     const now = Date.now()
     const entry = await createEntry(value, now, generation)
     // A value true only until a moment (an application window opening) is fresh only until then.
     const { validUntil } = entry.stamp
-    if (validUntil !== undefined && validUntil - now < policy.ttlSeconds * 1000) context.setOptions({ ttl: Math.max(1000, validUntil - now) })
+    if (this.#expiries !== expiries) context.setOptions({ ttl: 1 })
+    else if (validUntil !== undefined && validUntil - now < policy.ttlSeconds * 1000) context.setOptions({ ttl: Math.max(1000, validUntil - now) })
     this.#backoff.forget(key)
     call.produced = entry
     return entry

@@ -133,6 +133,32 @@ export function registerResponseCacheContract(configuration: ContractConfigurati
       assert.equal(loader.calls, 1)
     })
 
+    test('a load in flight while everything is expired is stored already stale, so the next read reloads it', async () => {
+      const cache = await open()
+      const inFlight = deferred<unknown>()
+      const loading = deferred<void>()
+      const reading = cache.getOrLoad('race', list, () => {
+        loading.resolve()
+        return inFlight.promise
+      })
+      // The change (an import) and its expiry happen while the old data is on its way back.
+      await loading.promise
+      await cache.expireAll()
+      inFlight.resolve('before the change')
+      const answered = await reading
+      assert.deepEqual([answered.state, answered.entry.body], ['miss', body('before the change')])
+      // A second later (the clock moved, not waited for), well within the list TTL.
+      mock.timers.enable({ apis: ['Date'], now: Date.now() + 1000 })
+      const loader = countingLoader(() => 'after the change')
+      const next = await cache.getOrLoad('race', list, loader.load)
+      assert.deepEqual([next.state, next.entry.body], ['stale', body('before the change')], 'the raced value is not kept as fresh')
+      const fresh = await eventually('the reload to land', async () => {
+        const read = await cache.getOrLoad('race', list, loader.load)
+        return read.entry.body === body('after the change') ? read : undefined
+      })
+      assert.deepEqual([fresh.state, loader.calls], ['hit', 1])
+    })
+
     test('grace: past the TTL, a failing loader is hidden behind the last good value and not retried per request', async () => {
       const cache = await open()
       const first = await cache.getOrLoad('grace', shortLived, async () => 'good')

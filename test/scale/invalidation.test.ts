@@ -71,12 +71,7 @@ if (skipUnlessServers('invalidation across instances', ['postgres', 'redis'])) {
       assert.ok(Math.max(...fromStart) < BOUND_MS, `max ${Math.max(...fromStart)} ms`)
     })
 
-    // Known failing on this machine since 2026-12-02, also at the commit before that day's work
-    // (ceacaa1): after the trials above (it passes after one trial, fails after three), B never
-    // answers 'stale' for this detail after the import it performs itself, and keeps its old
-    // copy as a fresh 'hit'. Two processes by hand pass. Kept running as a todo until the cause
-    // is found (see the closing note).
-    test('schools import-banding, run as its own process, reaches B too', { todo: 'both instances keep a fresh old copy after an upload import; cause not found yet' }, async () => {
+    test('schools import-banding, run as its own process, reaches B too', async () => {
       const [school] = await deployment.db.query<{ school_no: string }>(`SELECT school_no FROM schools WHERE level = 'secondary' ORDER BY school_no LIMIT 1`)
       const urlPath = `/api/schools/${school!.school_no}`
       const oldEtag = await cachedEverywhere([a, b], urlPath, keepAlive)
