@@ -8,9 +8,9 @@
 // Other instances' L1 copies keep their old logical expiry; when it passes, bentocache reads
 // the renewed value from Redis (a stale L1 copy is checked against L2 before any reload).
 import type { Redis } from 'ioredis'
-import { CacheEntry } from './cache-entry.ts'
+import type { CacheEntry } from './cache-entry.ts'
 import type { CachePolicy } from './cache-types.ts'
-import { withNewLife } from './entry-serializer.ts'
+import { entryOfHeader, headerOf, withNewLife } from './entry-serializer.ts'
 import type { MemoryLru } from './memory-layer.ts'
 import { policyTiming } from './policy-timing.ts'
 
@@ -38,13 +38,6 @@ type RenewingRedis = Redis & { renewCacheEntry(key: string, oldHeader: Buffer, n
 export function isReusable(entry: CacheEntry, generation: number | undefined, now: number = Date.now()): boolean {
   const { stamp } = entry
   return generation !== undefined && stamp.generation === generation && stamp.invalidated !== true && (stamp.validUntil === undefined || now < stamp.validUntil)
-}
-
-/** The header of a binary entry (everything before its bodies), or undefined. */
-function headerOf(stored: Buffer): Buffer | undefined {
-  if (stored.byteLength < 5 || stored[0] !== 0x42) return undefined
-  const end = 5 + stored.readUInt32BE(1)
-  return end <= stored.byteLength ? stored.subarray(0, end) : undefined
 }
 
 export class EntryRenewal {
@@ -89,7 +82,7 @@ export class EntryRenewal {
 
   /** The header with a new life, if its entry is reusable. */
   #renewed(header: Buffer, life: Life): Buffer | undefined {
-    const entry = readStamp(header)
+    const entry = entryOfHeader(header)
     if (!entry || !isReusable(entry, life.generation, life.now)) return undefined
     return withNewLife(header, life.now, Math.min(life.now + life.ttl, entry.stamp.validUntil ?? Number.POSITIVE_INFINITY))
   }
@@ -120,17 +113,5 @@ export class EntryRenewal {
     if (!newHeader) return false
     lru.set(fullKey, Buffer.concat([newHeader, local.subarray(header.byteLength)]), { ttl: life.physicalMs })
     return true
-  }
-}
-
-/** The stamp and times of a header, as an entry without bodies (for isReusable). */
-function readStamp(header: Buffer): CacheEntry | undefined {
-  try {
-    const json = JSON.parse(header.toString('utf8', 5)) as { etag: string; storedAt: number; logicalExpiration: number; generation?: number; validUntil?: number; invalidated?: boolean }
-    const empty = Buffer.alloc(0)
-    const stamp = { ...(json.generation !== undefined ? { generation: json.generation } : {}), ...(json.validUntil !== undefined ? { validUntil: json.validUntil } : {}), ...(json.invalidated ? { invalidated: true } : {}) }
-    return new CacheEntry(empty, empty, empty, json.etag, json.storedAt, json.logicalExpiration, stamp)
-  } catch {
-    return undefined
   }
 }

@@ -86,15 +86,36 @@ function readHeader(stored: Buffer): { header: EntryHeader; headerEnd: number } 
   return { header: JSON.parse(stored.toString('utf8', 5, headerEnd)) as EntryHeader, headerEnd }
 }
 
+function stampOf({ generation, validUntil, invalidated }: EntryHeader): EntryStamp {
+  return { ...(generation !== undefined ? { generation } : {}), ...(validUntil !== undefined ? { validUntil } : {}), ...(invalidated ? { invalidated } : {}) }
+}
+
+/** The header of a binary entry (everything before its bodies), or undefined for any other stored value. */
+export function headerOf(stored: Buffer): Buffer | undefined {
+  if (stored.byteLength < 5 || stored[0] !== BINARY) return undefined
+  const end = 5 + stored.readUInt32BE(1)
+  return end <= stored.byteLength ? stored.subarray(0, end) : undefined
+}
+
+/** The entry a header (headerOf) describes, without its bodies: enough to judge whether it can be reused. */
+export function entryOfHeader(header: Buffer): CacheEntry | undefined {
+  try {
+    const { header: fields } = readHeader(header)
+    const empty = Buffer.alloc(0)
+    return new CacheEntry(empty, empty, empty, fields.etag, fields.storedAt, fields.logicalExpiration, stampOf(fields))
+  } catch {
+    return undefined
+  }
+}
+
 function deserializeEntry(stored: Buffer): StoredItem {
   const { header, headerEnd } = readHeader(stored)
-  const { etag, storedAt, lengths, generation, validUntil, invalidated, ...envelope } = header
+  const { etag, storedAt, lengths, generation: _generation, validUntil: _validUntil, invalidated: _invalidated, ...envelope } = header
   const [identityLength, gzipLength, brLength] = lengths
   const identityEnd = headerEnd + identityLength
   const gzipEnd = identityEnd + gzipLength
   if (gzipEnd + brLength !== stored.byteLength) throw new Error(`cache entry of ${stored.byteLength} bytes does not match its header's lengths`)
-  const stamp: EntryStamp = { ...(generation !== undefined ? { generation } : {}), ...(validUntil !== undefined ? { validUntil } : {}), ...(invalidated ? { invalidated } : {}) }
-  const value = new CacheEntry(stored.subarray(headerEnd, identityEnd), stored.subarray(identityEnd, gzipEnd), stored.subarray(gzipEnd), etag, storedAt, envelope.logicalExpiration, stamp)
+  const value = new CacheEntry(stored.subarray(headerEnd, identityEnd), stored.subarray(identityEnd, gzipEnd), stored.subarray(gzipEnd), etag, storedAt, envelope.logicalExpiration, stampOf(header))
   return { ...envelope, value }
 }
 
