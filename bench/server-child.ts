@@ -7,21 +7,16 @@ import { Session } from 'node:inspector/promises'
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
-import { loadConfig } from '../src/config.ts'
-import { openDatabase } from '../src/db/connect.ts'
 import type { Database } from '../src/db/database.ts'
-import { createLogger } from '../src/logger.ts'
-import { SchoolRepository } from '../src/schools/repository.ts'
 import type { CachedBody } from '../src/http/cached-reply.ts'
-import { entryFromIdentity } from '../src/cache/cache-entry.ts'
-import { openRuntime } from '../src/runtime.ts'
-import { SchoolReads } from '../src/schools/reads.ts'
-import { buildServer, startServer } from '../src/server.ts'
+import type { SchoolRepository as Repository } from '../src/schools/repository.ts'
+import { appModules } from './app-modules.ts'
 import { ADMIN_TOKEN } from './environment.ts'
 import { buildCeilingServer, buildNaiveCacheServer, buildNoCacheServer } from './baseline-servers.ts'
 import type { ChildMessage, ParentMessage, Payload, ServerMode } from './protocol.ts'
 
 const MODES: readonly ServerMode[] = ['ceiling', 'app', 'stubbed', 'naive', 'nocache']
+const { loadConfig, openDatabase, createLogger, SchoolRepository, entryFromIdentity, openRuntime, SchoolReads, buildServer, startServer } = await appModules()
 
 interface Started {
   port: number
@@ -96,7 +91,7 @@ async function startStubbedApp(payload: Payload): Promise<Started> {
   }
 }
 
-async function startWithDatabase(build: (db: Database, repository: SchoolRepository) => { app: FastifyInstance; close?: () => Promise<void> }): Promise<Started> {
+async function startWithDatabase(build: (db: Database, repository: Repository) => { app: FastifyInstance; close?: () => Promise<void> }): Promise<Started> {
   const config = loadConfig()
   const db = await openDatabase(config)
   const { app, close } = build(db, new SchoolRepository(db))

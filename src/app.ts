@@ -14,6 +14,7 @@ import { dashboardRoutes } from './dashboard/routes.ts'
 import type { Database } from './db/database.ts'
 import { docsPlugin } from './http/docs.ts'
 import { frameworkErrorHandler, registerErrorHandler, schemaErrorFormatter } from './http/error-handler.ts'
+import { lazyChildLoggerFactory } from './http/request-logger.ts'
 import { httpSecurityPlugin, requestId } from './http/security.ts'
 import { healthRoutes, type HealthDependencies } from './operations/health-routes.ts'
 import { metricsRoutes } from './operations/metrics.ts'
@@ -56,6 +57,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     ...(deps.logger ? { loggerInstance: deps.logger as FastifyBaseLogger } : { logger: false }),
     // Two log lines per request would cost more than serving a cached body; errors are still logged.
     logController: new LogController({ disableRequestLogging: !deps.logRequests }),
+    childLoggerFactory: lazyChildLoggerFactory,
     // Query strings and bodies are validated strictly: unknown parameters are errors, not dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     schemaErrorFormatter,

@@ -5,6 +5,7 @@ import type { CacheEntry } from './cache-entry.ts'
 import type { CacheState, RequestCounts } from './cache-events.ts'
 import type { LoadLimiterCounts, LoadLimits } from './load-limiter.ts'
 import type { MemoryLru } from './memory-layer.ts'
+import type { Redis } from 'ioredis'
 
 /** A TTL class, e.g. `{ name: 'list', ttlSeconds: 300, graceSeconds: 86400 }`. */
 export interface CachePolicy {
@@ -122,4 +123,22 @@ export function cacheStats(status: CacheStatus, requests: RequestCounts, layers:
     ...(admission ? { admission } : {}),
     ...(loads ? { loads } : {}),
   }
+}
+
+interface StatusParts {
+  redis: Redis | undefined
+  sharedL1: MemoryLru | undefined
+}
+
+/** health() of a cache with these layers: not ok while Redis is configured but unreachable. */
+export function cacheHealth({ redis, sharedL1 }: StatusParts): { ok: boolean; detail?: string } {
+  if (!redis) return { ok: true, detail: 'memory only' }
+  return redis.status === 'ready'
+    ? { ok: true, detail: sharedL1 ? 'memory + redis' : 'redis (no L1)' }
+    : { ok: false, detail: `redis ${redis.status}; serving from memory and loaders` }
+}
+
+/** status() of a cache with these layers. */
+export function cacheStatus({ redis, sharedL1 }: StatusParts): CacheStatus {
+  return { backend: redis ? 'redis' : 'memory', l1: sharedL1 !== undefined, ...(redis ? { redisReachable: redis.status === 'ready' } : {}) }
 }

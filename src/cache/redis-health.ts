@@ -38,10 +38,16 @@ export class RedisHealth {
       if (!recovering) return
       clearTimeout(this.#reexpiryTimer)
       this.#reexpiryTimer = setTimeout(() => {
+        this.#reexpiryTimer = undefined
         this.#options.expireEverything().catch((error: unknown) => this.#options.logger?.warn({ err: error }, 'cache: could not expire entries after Redis came back'))
       }, this.#options.circuitBreakerMs + 100).unref()
     })
     redis.on('close', () => this.changed(false))
+  }
+
+  /** Reachable, and past the wait after an outage before everything is expired (until then Redis may hold values invalidated meanwhile). */
+  get settled(): boolean {
+    return this.#reachable === true && this.#reexpiryTimer === undefined && !this.#closed
   }
 
   changed(reachable: boolean, error?: Error): void {

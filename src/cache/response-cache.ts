@@ -1,36 +1,11 @@
 // A response cache for serialised JSON bodies, built on bentocache. It knows nothing about
 // what it caches: callers bring keys, a policy (TTL class) and a loader. This file composes the
-// parts, each in a file of its own: the layers (cache-layers.ts), the L1 fast path
-// (l1-fast-path.ts), admission to the shared tier (admission.ts), load shedding
+// parts, each in a file of its own: the layers (cache-layers.ts), the fast paths (l1-fast-path.ts,
+// and without L1 redis-fast-path.ts), admission to the shared tier (admission.ts), load shedding
 // (load-limiter.ts), failure backoff (failure-backoff.ts), Redis health (redis-health.ts), bulk
-// expiry (bulk-expiry.ts) and the background key count (key-count-sampler.ts).
-//
-// Tiers: the shared tier (L1 + Redis, kept in step across instances by the bus) holds only
-// admitted keys: the warm set and keys that traffic repeats. Every other key is loaded and kept
-// briefly in the local store (probation: at most `probationSeconds`, bounded by count and
-// bytes), like free-text searches, so one-off queries can neither fill Redis nor push warmed
-// keys out of L1. A key that is asked for again while in probation is promoted: its probation
-// copy moves to the shared tier without another load.
-//
-// Never cold between warmups: stale-while-revalidate through bentocache's soft timeout 0
-// (policy-timing.ts). A read that finds a value past its TTL but within grace returns it at once
-// ('stale') and runs the loader in the background; the key is locked meanwhile, so later reads
-// also get the stale value without waiting. If the loader fails, the stale value stays and is
-// served until its grace ends. The only reads that wait for a loader are reads of keys with no
-// value at all, and, with L1 on, the first reads on an instance whose L1 lacks a key that L2
-// holds stale.
-//
-// Stampedes: bentocache locks per key, in process. N concurrent misses for one key in one
-// process run the loader once and the others wait for its result. Across instances nothing is
-// locked: each instance may run the loader once for the same cold key at the same time.
-//
-// Invalidation without a cold window: expire()/expireAll() mark values logically expired but
-// keep them (never for longer than they had left), so the next read gets the old value ('stale')
-// and triggers one background reload; the bus tells the other instances to expire their L1
-// copy. delete() and clear() are hard and cold.
-//
-// Generations (docs/generations.md): values record the data generation and any clock deadline
-// (ClockBound); warm() renews a value still current (entry-renewal.ts) instead of loading it.
+// expiry (bulk-expiry.ts), renewal (entry-renewal.ts) and the background key count
+// (key-count-sampler.ts). docs/cache.md has the design: tiers and admission, stale-while-
+// revalidate, stampedes, invalidation without a cold window, generations.
 import type { BentoCache, BentoStore, errors } from 'bentocache'
 import type { GetSetFactoryContext } from 'bentocache/types'
 import { CacheBusMessageType } from 'bentocache/types'
@@ -42,7 +17,7 @@ import { CacheRequestCounter, type CacheRequestListener } from './cache-events.t
 import { buildCacheLayers, type CacheLayers, type StoreName } from './cache-layers.ts'
 import { expireAllKeys, expireLocalKeys } from './bulk-expiry.ts'
 import { EntryRenewal } from './entry-renewal.ts'
-import { cacheStats, type CachePolicy, type CacheResult, type CacheStats, type CacheStatus, type ResponseCacheOptions } from './cache-types.ts'
+import { cacheHealth, cacheStats, cacheStatus, type CachePolicy, type CacheResult, type CacheStats, type CacheStatus, type ResponseCacheOptions } from './cache-types.ts'
 import { FailureBackoff } from './failure-backoff.ts'
 import { entryBytes, stateOf, unwrapLoaderError, type CallRecord } from './load-outcome.ts'
 import { KeyCountSampler } from './key-count-sampler.ts'
@@ -50,6 +25,7 @@ import { L1FastPath } from './l1-fast-path.ts'
 import { LoadLimiter } from './load-limiter.ts'
 import { keysInLru } from './memory-layer.ts'
 import { policyTiming } from './policy-timing.ts'
+import { RedisFastPath } from './redis-fast-path.ts'
 import { RedisHealth } from './redis-health.ts'
 import { whenReady } from './redis-connections.ts'
 
@@ -67,6 +43,8 @@ export class ResponseCache {
   readonly #bento: BentoCache<Record<StoreName, BentoStore>>
   readonly #fastPath: L1FastPath
   readonly #probationPath: L1FastPath
+  /** Without L1: fresh values read from Redis directly (redis-fast-path.ts). */
+  #redisPath: RedisFastPath | undefined
   readonly #backoff: FailureBackoff
   readonly #health: RedisHealth | undefined
   readonly #admission: SharedTierAdmission | undefined
@@ -116,6 +94,8 @@ export class ResponseCache {
         logger: options.logger,
       })
       this.#health.watch(redis)
+      const health = this.#health
+      if (!this.#layers.sharedL1) this.#redisPath = new RedisFastPath(redis, this.#prefix, () => health.settled)
       void this.#layers.bus?.onExpireAllElsewhere(() => {
         this.#expiries += 1
         this.#expireLocalStore()
@@ -152,7 +132,7 @@ export class ResponseCache {
 
   async #read(key: string, policy: CachePolicy, loader: () => Promise<unknown>): Promise<CacheResult> {
     if (policy.localOnly) return this.#readLocal(key, policy, loader)
-    const fresh = this.#fastPath.fresh(key)
+    const fresh = this.#fastPath.fresh(key) ?? (this.#redisPath && (await this.#redisPath.fresh(key)))
     if (fresh) return { entry: fresh, state: 'hit' }
     let admitted = true
     if (this.#admission) {
@@ -328,21 +308,12 @@ export class ResponseCache {
 
   /** For /health: not ok while Redis is configured but unreachable (reads still work, from memory and loaders). */
   health(): { ok: boolean; detail?: string } {
-    const redis = this.#layers.redis
-    if (!redis) return { ok: true, detail: 'memory only' }
-    return redis.status === 'ready'
-      ? { ok: true, detail: this.#layers.sharedL1 ? 'memory + redis' : 'redis (no L1)' }
-      : { ok: false, detail: `redis ${redis.status}; serving from memory and loaders` }
+    return cacheHealth(this.#layers)
   }
 
   /** Cheap and synchronous. */
   status(): CacheStatus {
-    const redis = this.#layers.redis
-    return {
-      backend: redis ? 'redis' : 'memory',
-      l1: this.#layers.sharedL1 !== undefined,
-      ...(redis ? { redisReachable: redis.status === 'ready' } : {}),
-    }
+    return cacheStatus(this.#layers)
   }
 
   /**

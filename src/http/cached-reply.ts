@@ -13,12 +13,26 @@ export interface CachedBody {
   private?: boolean
 }
 
+/** Accept-Encoding values seen, with the encoding chosen: clients send a handful of distinct ones. */
+const chosenEncodings = new Map<string, ContentEncoding>()
+const CHOSEN_ENCODINGS_MAX = 256
+
 /**
  * The encoding to send for an Accept-Encoding header: br, else gzip, else identity. Only
  * what the client lists counts (a `q=0` excludes); no header, or none we have, means identity.
+ * Remembered per header value (the first 256 distinct values; others are parsed each time).
  */
 export function chooseEncoding(header: string | undefined): ContentEncoding {
   if (!header) return 'identity'
+  let chosen = chosenEncodings.get(header)
+  if (chosen === undefined) {
+    chosen = parseAcceptEncoding(header)
+    if (chosenEncodings.size < CHOSEN_ENCODINGS_MAX && header.length <= 200) chosenEncodings.set(header, chosen)
+  }
+  return chosen
+}
+
+function parseAcceptEncoding(header: string): ContentEncoding {
   // The common headers in one comparison each (browsers send "gzip, deflate, br[, zstd]").
   let gzip = false
   for (const part of header.split(',')) {

@@ -4,11 +4,12 @@
 // 08:00 job, an admin click and a CLI call never warm the same keys twice in parallel.
 import { InvalidParameterError, WarmupClosedError } from '../errors.ts'
 import type { WarmupHistory } from './history.ts'
-import type { WarmupKeyResult, WarmupRunKeys } from './run-keys.ts'
+import type { WarmupRunKeys } from './run-keys.ts'
 import { LoopPressure, planKeys, warmKeys, type KeyResult } from './key-pool.ts'
 import { errorMessage, type WarmupLogger } from './logger.ts'
+import { ActiveRun, type RunningWarmup } from './active-run.ts'
 import { assertRunId, newRunId } from './run-tracker.ts'
-import { finalStatus, type WarmupKeyError, type WarmupKeyTiming, type WarmupListener, type WarmupPlan, type WarmupProgress, type WarmupSummary } from './summary.ts'
+import { finalStatus, type WarmupKeyError, type WarmupListener, type WarmupPlan, type WarmupSummary } from './summary.ts'
 import type { WarmTargetRegistry } from './targets.ts'
 
 export interface WarmupRunnerOptions {
@@ -53,19 +54,6 @@ export interface StartWarmupOptions {
 }
 
 /** A run in progress, as handed to callers of start() and current(). */
-export interface RunningWarmup {
-  readonly runId: string
-  readonly trigger: string
-  readonly groups: string[]
-  readonly instance: string
-  readonly startedAt: string
-  /** Settles with the summary; never rejects. */
-  readonly done: Promise<WarmupSummary>
-  progress(): WarmupProgress
-  /** Adds a listener for the rest of the run (a CLI that joined a running run); returns an unsubscribe. */
-  listen(listener: WarmupListener): () => void
-}
-
 export interface StartedWarmup {
   run: RunningWarmup
   /** True when the request joined the run that was already going instead of starting one. */
@@ -75,45 +63,7 @@ export interface StartedWarmup {
 
 const TRIGGER = /^[A-Za-z0-9][\w:.@/-]{0,199}$/
 
-export { newRunId, WarmupClosedError }
-
-class ActiveRun implements RunningWarmup {
-  // Not readonly: a follow-up run (see WarmupRunner.start) takes more groups and gets its real
-  // start time while it waits for the run before it.
-  startedAt: string
-  readonly listeners = new Set<WarmupListener>()
-  readonly counts: WarmupProgress = { keys: 0, completed: 0, warmed: 0, failed: 0 }
-  readonly errors: WarmupKeyError[] = []
-  readonly timings: WarmupKeyTiming[] = []
-  readonly keyResults: WarmupKeyResult[] = []
-  aborted = false
-  clearFirst = false
-  /**
-   * The run's expiries, in order. A clearing request that joins a run whose expiry has begun adds
-   * one more (the data may have changed since), so the run never answers for a change it missed.
-   */
-  clearing: Promise<void> | undefined
-  clearQueued = false
-  done!: Promise<WarmupSummary>
-
-  constructor(readonly runId: string, readonly trigger: string, readonly groups: string[], readonly instance: string, public startedMs: number) {
-    this.startedAt = new Date(startedMs).toISOString()
-  }
-
-  markStarted(now: number): void {
-    this.startedMs = now
-    this.startedAt = new Date(now).toISOString()
-  }
-
-  progress(): WarmupProgress {
-    return { ...this.counts }
-  }
-
-  listen(listener: WarmupListener): () => void {
-    this.listeners.add(listener)
-    return () => this.listeners.delete(listener)
-  }
-}
+export { newRunId, WarmupClosedError, type RunningWarmup }
 
 export class WarmupRunner {
   readonly #options: Required<Pick<WarmupRunnerOptions, 'concurrency' | 'keyTimeoutMs' | 'maxRecordedErrors' | 'slowestKept'>> & WarmupRunnerOptions
