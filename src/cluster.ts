@@ -39,6 +39,8 @@ const WORKERS_UP_TIMEOUT_MS = 30_000
 const SHUTDOWN_TIMEOUT_MS = 30_000
 /** The primary's request to a worker to finish its requests and exit, sent over the cluster's IPC channel. */
 const SHUTDOWN_MESSAGE = 'schools:shutdown'
+/** The primary's word to a worker that the boot warmup is over: the worker's /health/ready turns 200. */
+const WARM_MESSAGE = 'schools:warm'
 
 export async function startPrimary(config: Config, logger: Logger, workers: number): Promise<ClusterHandle> {
   assertClusterConfig(config, workers)
@@ -56,12 +58,18 @@ export async function startPrimary(config: Config, logger: Logger, workers: numb
     workersUp = resolve
   })
   const slotsListened = new Set<number>()
+  // Without a boot warmup the workers are ready as soon as they listen.
+  let bootWarmupOver = !config.warmupOnBoot
+  const tellWarm = (worker: Worker): void => {
+    if (worker.isConnected()) worker.send(WARM_MESSAGE, () => {}) // a worker gone meanwhile is replaced and told then
+  }
   const fork = (slot: number): Worker => {
     // One token for the deployment: each worker would otherwise generate its own.
     const worker = cluster.fork({ SCHOOLS_WORKER_SLOT: String(slot), ADMIN_TOKEN: adminToken })
     slots.set(worker, slot)
     worker.once('listening', (address) => {
       listening.add(worker)
+      if (bootWarmupOver) tellWarm(worker)
       slotsListened.add(slot)
       if (slotsListened.size === workers) workersUp()
       // The first worker listening gives the deployment's URL to the CLI on this machine.
@@ -89,7 +97,11 @@ export async function startPrimary(config: Config, logger: Logger, workers: numb
   if (config.warmupOnBoot) {
     setTimeout(workersUp, WORKERS_UP_TIMEOUT_MS).unref()
     void firstWorkersListening.then(() => {
-      if (!stopping) runtime.runner.start({ groups: ['all'], trigger: 'boot' })
+      if (stopping) return
+      void runtime.runner.start({ groups: ['all'], trigger: 'boot' }).run.done.finally(() => {
+        bootWarmupOver = true
+        for (const worker of slots.keys()) if (listening.has(worker)) tellWarm(worker)
+      })
     })
   }
 
@@ -126,9 +138,9 @@ export async function startPrimary(config: Config, logger: Logger, workers: numb
   return { close, workers: () => [...slots.keys()] }
 }
 
-/** A worker: the HTTP server only. */
-export async function startWorker(config: Config, logger: Logger, slot: number): Promise<RunningServer> {
-  return startServer({ config: { ...config, workerSlot: slot }, logger, schedule: false })
+/** A worker: the HTTP server only; ready once `warmedByPrimary` settles (the primary's boot warmup). */
+export async function startWorker(config: Config, logger: Logger, slot: number, warmedByPrimary?: Promise<unknown>): Promise<RunningServer> {
+  return startServer({ config: { ...config, workerSlot: slot }, logger, schedule: false, ...(warmedByPrimary ? { warmedElsewhere: warmedByPrimary } : {}) })
 }
 
 /**
@@ -158,9 +170,14 @@ export async function runWorker(config: Config, logger: Logger, slot: number): P
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
+  let warm: () => void = () => {}
+  const warmedByPrimary = new Promise<void>((resolve) => {
+    warm = resolve
+  })
   process.on('message', (message: unknown) => {
     if (message === SHUTDOWN_MESSAGE) shutdown('asked by the primary')
+    else if (message === WARM_MESSAGE) warm()
   })
-  server = await startWorker(config, logger, slot)
+  server = await startWorker(config, logger, slot, warmedByPrimary)
   return server
 }

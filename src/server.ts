@@ -17,6 +17,8 @@ export interface ServerOptions {
   schedule?: boolean
   instanceId?: string
   defaultMetrics?: boolean
+  /** A cluster worker's: settles when the primary's boot warmup has finished (until then /health/ready is 503). */
+  warmedElsewhere?: Promise<unknown>
 }
 
 export interface RunningServer {
@@ -68,8 +70,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const runtime = await openRuntime({ config, logger, schedule, ...(options.instanceId ? { instanceId: options.instanceId } : {}), ...(options.defaultMetrics === undefined ? {} : { defaultMetrics: options.defaultMetrics }) })
   const adminToken = config.adminToken ?? generateAdminToken()
   redactSecret(adminToken)
-  // /health/ready answers 503 until the boot warmup has finished, so no traffic meets a cold instance.
-  let booted = !(schedule && config.warmupOnBoot)
+  // /health/ready answers 503 until the boot warmup has finished (here, or a cluster worker's
+  // primary's), so no traffic meets a cold instance.
+  let booted = !(schedule && config.warmupOnBoot) && options.warmedElsewhere === undefined
+  void options.warmedElsewhere?.finally(() => {
+    booted = true
+  })
   const app = await buildServer(runtime, adminToken, { ready: () => booted })
   const address = await app.listen({ host: config.host, port: config.port })
   // The runtime file (URL + token, owner-only) lets the CLI reach this server; a generated token

@@ -92,6 +92,6 @@ export async function healthRoutes(app: FastifyInstance, options: HealthDependen
     },
   }, async (_request, reply) => {
     const ready = options.ready?.() ?? true
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'starting' })
+    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'starting', ...(options.instance ? { instance: options.instance } : {}) })
   })
 }

@@ -63,6 +63,21 @@ describe('WORKERS=2 npm start', { skip: testDatabaseUrl && testRedisUrl ? false 
     assert.deepEqual([...instances].sort(), ['wk#1', 'wk#2'])
   })
 
+  test('a worker is ready (/health/ready 200) only once the primary\'s boot warmup has finished', async () => {
+    const ready = new Set<number>()
+    await pollFor('both workers ready', 180_000, async () => {
+      const answer = await primary.request('GET', '/health/ready')
+      if (answer.status !== 200) {
+        assert.equal(answer.status, 503, answer.body)
+        return false
+      }
+      const finished = primary.logs().some((line) => messageOf(line).startsWith('warmup finished') && line.trigger === 'boot')
+      assert.ok(finished, 'a worker answered ready before the boot warmup in the primary finished')
+      ready.add((JSON.parse(answer.body) as { instance: { pid: number } }).instance.pid)
+      return ready.size >= 2
+    }, 20)
+  })
+
   test('/metrics on every worker reports the deployment, with the warmup series of the primary', async () => {
     const boot = await primary.waitForLog('the boot warmup to finish', 180_000, (line) => messageOf(line).startsWith('warmup finished') && line.trigger === 'boot')
     const warmupLines = (text: string): string[] => text.split('\n').filter((line) => line.startsWith('schools_warmup_'))
