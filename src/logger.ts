@@ -2,9 +2,10 @@
 // makes the console human-readable (ISO time, level, message, one line per event); the file
 // stays JSON for tools. Secrets registered with redactSecret() never reach either.
 import { mkdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import path from 'node:path'
 import pino, { type Logger } from 'pino'
-import pretty from 'pino-pretty'
+import type { PrettyOptions, PrettyStream } from 'pino-pretty'
 import type { Config } from './config.ts'
 
 export type { Logger }
@@ -29,6 +30,9 @@ function scrub(line: string): string {
   for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join('[REDACTED]')
   return out
 }
+
+/** pino-pretty, loaded only for LOG_FORMAT=pretty (createLogger is synchronous, hence require). */
+const pretty = (options: PrettyOptions): PrettyStream => (createRequire(import.meta.url)('pino-pretty') as (options: PrettyOptions) => PrettyStream)(options)
 
 const levelOf = (level: Config['logLevel']): pino.Level => (level === 'silent' ? 'fatal' : level)
 

@@ -7,6 +7,7 @@ import { ResponseCache } from './cache/response-cache.ts'
 import { openDatabase } from './db/connect.ts'
 import type { Database } from './db/database.ts'
 import type { Logger } from './logger.ts'
+import { releaseWarmupGarbage } from './operations/heap-release.ts'
 import { Metrics } from './operations/metrics.ts'
 import { importApplicationWindows, importBanding, type OverlayImportSummary } from './schools/import/overlay-import.ts'
 import { bundledSourceFiles, importSchools, type SchoolImportSummary, type SchoolSourceFiles } from './schools/import/schools-import.ts'
@@ -14,7 +15,6 @@ import { openLearning, type Learning } from './schools/learning.ts'
 import { SchoolReads, schoolPolicies } from './schools/reads.ts'
 import { SchoolRepository } from './schools/repository.ts'
 import { loadWarmListConfig, registerSchoolWarmTargets } from './schools/warm-targets.ts'
-import { BullmqScheduler } from './warmup/bullmq-scheduler.ts'
 import { WarmupHistory } from './warmup/history.ts'
 import { defaultInstanceId } from './warmup/instance-id.ts'
 import { LocalScheduler } from './warmup/local-scheduler.ts'
@@ -89,7 +89,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   // After the school groups: the learned group sees (and does not repeat) their keys.
   const learning = openLearning({ config, db, registry: schools.registry, reads: schools.reads, repository: schools.repository, metrics, logger, count: role !== 'cli' })
   const engine = await buildWarmupEngine({ config, logger, db, cache, metrics, learning, registry: schools.registry, instanceId, role, prepareRun: () => schools.reads.learnGeneration() })
-  const scheduler = buildScheduler(config, options.schedule ?? false, { logger, instanceId, registry: schools.registry, ...engine })
+  const scheduler = await buildScheduler(config, options.schedule ?? false, { logger, instanceId, registry: schools.registry, ...engine })
   const rewarm = rewarmAfterImport({ config, logger, cache, runner: engine.runner, role })
 
   return {
@@ -213,6 +213,7 @@ async function buildWarmupEngine(deps: WarmupEngineDependencies): Promise<Warmup
       runs.recordFinished(summary)
       runProgress.finish(summary)
       learning.warmupFinished()
+      releaseWarmupGarbage()
     },
   })
   runner.listenAll(runProgress)
@@ -224,7 +225,7 @@ async function buildWarmupEngine(deps: WarmupEngineDependencies): Promise<Warmup
 }
 
 /** The scheduler SCHEDULER names (undefined when 'off'); it runs schedules only where `runsSchedule`. */
-function buildScheduler(config: Config, runsSchedule: boolean, deps: WarmupEngine & { logger: Logger; instanceId: string; registry: WarmTargetRegistry }): WarmupScheduler | undefined {
+async function buildScheduler(config: Config, runsSchedule: boolean, deps: WarmupEngine & { logger: Logger; instanceId: string; registry: WarmTargetRegistry }): Promise<WarmupScheduler | undefined> {
   if (config.scheduler === 'off') return undefined
   const { runner, runs } = deps
   const common: SchedulerCommonOptions = {
@@ -244,10 +245,13 @@ function buildScheduler(config: Config, runsSchedule: boolean, deps: WarmupEngin
   return SCHEDULER_BACKENDS[config.scheduler](common, config, runsSchedule)
 }
 
-/** One line per scheduler backend (its file implements WarmupScheduler); SCHEDULER names the key. */
-const SCHEDULER_BACKENDS: Record<Exclude<Config['scheduler'], 'off'>, (common: SchedulerCommonOptions, config: Config, runsSchedule: boolean) => WarmupScheduler> = {
-  local: (common) => new LocalScheduler(common),
-  bullmq: (common, config, runsSchedule) => new BullmqScheduler({
+/**
+ * One line per scheduler backend (its file implements WarmupScheduler); SCHEDULER names the key.
+ * BullMQ is loaded only when chosen: a process without it saves its module's memory.
+ */
+const SCHEDULER_BACKENDS: Record<Exclude<Config['scheduler'], 'off'>, (common: SchedulerCommonOptions, config: Config, runsSchedule: boolean) => Promise<WarmupScheduler>> = {
+  local: async (common) => new LocalScheduler(common),
+  bullmq: async (common, config, runsSchedule) => new (await import('./warmup/bullmq-scheduler.ts')).BullmqScheduler({
     ...common,
     redisUrl: config.redisUrl!,
     prefix: `${config.redisPrefix}:bull`,

@@ -2,7 +2,6 @@ import { mkdir } from 'node:fs/promises'
 import type { Config } from '../config.ts'
 import type { Database } from './database.ts'
 import { migrate } from './migrate.ts'
-import { PgliteDatabase } from './pglite.ts'
 import { PostgresDatabase } from './postgres.ts'
 
 /** Opens the configured database (PostgreSQL when DATABASE_URL is set, else PGlite) and migrates it. */
@@ -20,6 +19,9 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'pgliteD
     db = new PostgresDatabase({ url: config.databaseUrl, schema: config.databaseSchema, timeoutMs: config.databaseTimeoutMs })
   } else {
     if (config.pgliteDir !== 'memory://') await mkdir(config.pgliteDir, { recursive: true })
+    // Loaded only here: PGlite's module (its PostgreSQL build's JavaScript) is memory a deployment
+    // on PostgreSQL never needs (README, "Memory and the boot with workers").
+    const { PgliteDatabase } = await import('./pglite.ts')
     db = await PgliteDatabase.open(config.pgliteDir, config.databaseSchema)
   }
   try {
