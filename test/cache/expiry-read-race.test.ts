@@ -3,7 +3,9 @@
 // its L1 copy expired and Redis not yet, and bentocache copies Redis's still-fresh value back into
 // L1 as fresh. No bus message ever comes back to the instance that expired, so without a second
 // expiry of its L1 copy it serves the old value for the rest of its TTL (the import-banding case
-// of test/scale/invalidation.test.ts: the import runs on the instance being polled).
+// of test/scale/invalidation.test.ts: the import runs on the instance being polled). Likewise a
+// copy in probation (a key not yet admitted to the shared tier) stored before an expiry of
+// everything must not be promoted to the shared tier as fresh while that expiry is going on.
 //
 // Deterministic: expire()'s L1 step is synchronous and its GET is sent at once, so a read started
 // right after it sends its GET before expire() can send its SET; with expireAll(), a read on every
@@ -20,7 +22,7 @@ const list: CachePolicy = { name: 'list', ttlSeconds: 300, graceSeconds: 3600 }
 const body = (value: unknown): string => JSON.stringify(value)
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
-describe('a read racing an expiry on the same instance (memory + Redis)', { skip: testRedisUrl ? false : 'no Redis in this test run' }, () => {
+describe('reads racing an expiry on the same instance (memory + Redis)', { skip: testRedisUrl ? false : 'no Redis in this test run' }, () => {
   let raw: Redis
   let cache: ResponseCache | undefined
 
