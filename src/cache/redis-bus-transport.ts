@@ -119,6 +119,14 @@ export class RedisBusTransport implements BusDriver {
     for (const handler of this.#handlers.values()) this.#dispatch(handler, message as unknown as Payload)
   }
 
+  /** deliverLocally() for bentocache's subscribers only: its L1 does what the message says, nothing else happens. */
+  deliverToCache(message: CacheBusMessage): void {
+    const expireAllChannel = this.#channel(EXPIRE_ALL_CHANNEL)
+    for (const [channel, handler] of this.#handlers) {
+      if (channel !== expireAllChannel) this.#dispatch(handler, message as unknown as Payload)
+    }
+  }
+
   async disconnect(): Promise<void> {
     this.#closing = true
     // disconnect(), not quit(): QUIT waits behind queued commands, forever if Redis is down.

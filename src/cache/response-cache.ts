@@ -15,7 +15,7 @@ import { SharedTierAdmission } from './admission.ts'
 import { ClockBound, createEntry, type CacheEntry } from './cache-entry.ts'
 import { CacheRequestCounter, type CacheRequestListener } from './cache-events.ts'
 import { buildCacheLayers, type CacheLayers, type StoreName } from './cache-layers.ts'
-import { expireAllKeys, expireLocalKeys } from './bulk-expiry.ts'
+import { expireAllKeys, expireLocalKeys, expireSharedKey } from './bulk-expiry.ts'
 import { EntryRenewal } from './entry-renewal.ts'
 import { cacheHealth, cacheStats, cacheStatus, type CachePolicy, type CacheResult, type CacheStats, type CacheStatus, type ResponseCacheOptions } from './cache-types.ts'
 import { FailureBackoff } from './failure-backoff.ts'
@@ -63,6 +63,12 @@ export class ResponseCache {
    * already stale: served while the next read reloads it, never kept as fresh for a whole TTL.
    */
   #expiries = 0
+  /**
+   * When the last of those began. A copy in probation stored before it holds data from before the
+   * change (an import's expiry reaches the local store only after every shared key): it is never
+   * promoted to the shared tier, where it would pass for fresh for a whole TTL; the key is loaded.
+   */
+  #expiredAt = Number.NEGATIVE_INFINITY
   #renewed = 0
   #closed: Promise<void> | undefined
 
@@ -98,6 +104,7 @@ export class ResponseCache {
       if (!this.#layers.sharedL1) this.#redisPath = new RedisFastPath(redis, this.#prefix, () => health.settled)
       void this.#layers.bus?.onExpireAllElsewhere(() => {
         this.#expiries += 1
+        this.#expiredAt = Date.now()
         this.#expireLocalStore()
       })
       this.#keyCounts = new KeyCountSampler(redis, this.#prefix, (options.keyCountIntervalSeconds ?? 60) * 1000, options.logger)
@@ -171,7 +178,7 @@ export class ResponseCache {
     if (inShared || admitted || !admission) {
       if (!inShared && admission) {
         const promoted = this.#probationPath.fresh(key)
-        if (promoted && admission.admitLoaded(key, entryBytes(promoted))) {
+        if (promoted && promoted.storedAt > this.#expiredAt && admission.admitLoaded(key, entryBytes(promoted))) {
           void this.#layers.local.delete({ key })
           return promoted
         }
@@ -261,7 +268,7 @@ export class ResponseCache {
 
   /** Marks `key` expired but keeps it (for no longer than it had left): the next read is 'stale' and reloads in the background. */
   async expire(key: string): Promise<void> {
-    await Promise.all([this.#layers.shared.expire({ key }), this.#layers.local.expire({ key })])
+    await Promise.all([expireSharedKey({ shared: this.#layers.shared, bus: this.#layers.bus, prefix: this.#prefix }, { key }), this.#layers.local.expire({ key })])
   }
 
   /**
@@ -272,11 +279,12 @@ export class ResponseCache {
    */
   async expireAll(): Promise<number> {
     this.#expiries += 1
+    this.#expiredAt = Date.now()
     const { shared, local, sharedL1, localL1, redis, bus } = this.#layers
     // Told first, so that another instance's load in flight (old data) is stored already stale
     // instead of landing as fresh after the keys below are expired.
     await bus?.announceExpireAll().catch((error: unknown) => this.#logger?.warn({ err: error }, 'cache: could not tell the other instances to expire their local entries'))
-    return expireAllKeys({ shared, local, sharedL1, localL1, redis, prefix: this.#prefix, localPrefix: this.#localPrefix, logger: this.#logger })
+    return expireAllKeys({ shared, local, sharedL1, localL1, redis, bus, prefix: this.#prefix, localPrefix: this.#localPrefix, logger: this.#logger })
   }
 
   /** expire() for every entry of this instance's local store (searches, keys not admitted). */
@@ -295,6 +303,7 @@ export class ResponseCache {
   /** Removes every key, here, in Redis and in the other instances' L1. Everything is cold afterwards. */
   async clear(): Promise<void> {
     this.#expiries += 1
+    this.#expiredAt = Date.now()
     this.#backoff.clear()
     this.#admission?.forgetAll()
     this.#keyCounts?.forget()

@@ -20,13 +20,26 @@ export function cachedEverywhere(instances: NodeProcess[], urlPath: string, agen
   }, 5)
 }
 
-/** Polls back to back until the instance's ETag differs from `oldEtag`: that answer and when it came (performance.now()). */
-export async function untilChanged(instance: NodeProcess, urlPath: string, oldEtag: string, timeoutMs: number, agent: http.Agent): Promise<{ answer: HttpAnswer; at: number }> {
+/**
+ * Polls back to back until the instance's ETag differs from `oldEtag`: that answer and when it came
+ * (performance.now()). On timeout the failure says how the last answer was served (x-cache) and
+ * whatever `context` adds (what the other processes did), so one red run tells what happened.
+ */
+export async function untilChanged(instance: NodeProcess, urlPath: string, oldEtag: string, timeoutMs: number, agent: http.Agent, context?: () => Promise<string>): Promise<{ answer: HttpAnswer; at: number }> {
   const deadline = performance.now() + timeoutMs
   for (;;) {
     const answer = await get(instance, urlPath, agent)
     if (answer.headers.etag !== oldEtag) return { answer, at: performance.now() }
-    if (performance.now() > deadline) assert.fail(`${instance.label} still served ${oldEtag} for ${urlPath} ${timeoutMs} ms later`)
+    if (performance.now() > deadline) {
+      const more = context ? await context().catch((error: unknown) => `(context failed: ${String(error)})`) : ''
+      assert.fail(`${instance.label} still served ${oldEtag} for ${urlPath} ${timeoutMs} ms later (last answer: x-cache ${String(answer.headers['x-cache'])})${more ? `\n${more}` : ''}`)
+    }
     await delay(1)
   }
+}
+
+/** One line on how `instance` serves `urlPath` now: its x-cache and ETag. */
+export async function servedBy(instance: NodeProcess, urlPath: string, agent: http.Agent): Promise<string> {
+  const answer = await instance.request('GET', urlPath, { agent })
+  return `${instance.label}: ${answer.status} x-cache ${String(answer.headers['x-cache'])} etag ${String(answer.headers.etag)}`
 }

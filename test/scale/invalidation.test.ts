@@ -5,7 +5,9 @@
 // expires every key, publishes the expiry on the bus, and re-warms the lists). The time until B
 // answers with the new ETag is measured over 100 trials: bus delivery, B's stale-while-revalidate
 // reload, the next request. The same is then done the way an operator changes data for real:
-// `schools import-banding` in a process of its own, which changes one school's banding.
+// `schools import-banding` in a process of its own, which changes one school's banding. The CLI
+// finds the deployment's runtime file and hands the import to the server named there (the one
+// that started listening last, usually B): the import's expiry then runs on the instance polled.
 //
 // Registered when the run has PostgreSQL and Redis (always in CI).
 import assert from 'node:assert/strict'
@@ -17,7 +19,7 @@ import { after, before, describe, test } from 'node:test'
 import { skipUnlessServers } from '../helpers/env.ts'
 import { adminHeaders, percentile, sharedDeployment, type SharedDeployment } from '../helpers/process-deployment.ts'
 import { delay, messageOf, type NodeProcess } from '../helpers/process-server.ts'
-import { cachedEverywhere, get, untilChanged } from './invalidation-support.ts'
+import { cachedEverywhere, get, servedBy, untilChanged } from './invalidation-support.ts'
 
 const TRIALS = 100
 // A bound on correctness, not a speed: every trial's clear joins the warmup the previous one started and
@@ -82,7 +84,14 @@ if (skipUnlessServers('invalidation across instances', ['postgres', 'redis'])) {
         await writeFile(file, `school_no,band\n${school!.school_no},1A\n`)
         const started = performance.now()
         const cli = await deployment.spawn({ label: 'schools import-banding', entry: 'src/cli/main.ts', args: ['import-banding', '--file', file], env: { SCHEDULER: 'off' } })
-        const { answer, at } = await untilChanged(b, urlPath, oldEtag, 60_000, keepAlive)
+        const { answer, at } = await untilChanged(b, urlPath, oldEtag, 60_000, keepAlive, async () => [
+          `CLI: ${cliTarget(cli, [a, b])}; ${cli.running ? 'still running' : `exited ${JSON.stringify(await cli.exited)}`}`,
+          await servedBy(b, urlPath, keepAlive),
+          await servedBy(a, urlPath, keepAlive),
+          await redisCopy(deployment, `detail:${school!.school_no}`),
+          ...[b, a].map((instance) => importLines(instance)),
+          cli.tail(15),
+        ].join('\n'))
         const exit = await cli.waitForExit(60_000)
         const exited = performance.now()
         assert.equal(exit.code, 0, cli.tail())
@@ -90,10 +99,34 @@ if (skipUnlessServers('invalidation across instances', ['postgres', 'redis'])) {
         const a2 = await get(a, urlPath, keepAlive)
         assert.equal(a2.headers.etag, answer.headers.etag, 'A serves the same new document')
         assert.ok(!cli.logs().some((line) => messageOf(line).includes('failed')), cli.tail())
-        console.log(`[scale] import-banding CLI: B served the new banding ${(at - started).toFixed(0)} ms after the CLI was started (the CLI process ran ${(exited - started).toFixed(0)} ms in all, start-up included)`)
+        console.log(`[scale] import-banding CLI: B served the new banding ${(at - started).toFixed(0)} ms after the CLI was started (the CLI process ran ${(exited - started).toFixed(0)} ms in all, start-up included; ${cliTarget(cli, [a, b])})`)
       } finally {
         await rm(dir, { recursive: true, force: true })
       }
     })
   })
+}
+
+/** Where the CLI sent its command (it says so on stderr, see src/cli/server-target.ts): which instance, or direct. */
+function cliTarget(cli: NodeProcess, instances: NodeProcess[]): string {
+  const line = cli.lines.find((text) => text.startsWith('sending to the server at ') || text.startsWith('no server running'))
+  if (!line) return 'target not reported yet'
+  const pid = /\(pid (\d+)\)/.exec(line)?.[1]
+  const instance = instances.find((candidate) => String(candidate.pid) === pid)
+  return instance ? `sent to ${instance.label} (${line})` : line
+}
+
+/** The header of the Redis copy of a cache key (times, ETag, invalidated) and its remaining life. */
+async function redisCopy(deployment: SharedDeployment, key: string): Promise<string> {
+  const redisKey = `${deployment.redisPrefix}:cache:${key}`
+  const [stored, pttl] = await Promise.all([deployment.redis.getBuffer(redisKey), deployment.redis.pttl(redisKey)])
+  if (!stored) return `Redis: no copy of ${key}`
+  const header = stored.subarray(0, 400).toString('latin1')
+  return `Redis (pttl ${pttl} ms, now ${Date.now()}): ${header.slice(0, Math.max(0, header.indexOf('}') + 1)) || header.slice(0, 200)}`
+}
+
+/** What an instance logged about imports, expiries and warmups (the last few lines). */
+function importLines(instance: NodeProcess): string {
+  const lines = instance.logs().filter((line) => /import|expir|warmup (started|finished|already|queued)/.test(messageOf(line))).slice(-8)
+  return `--- ${instance.label}: imports, expiries, warmups ---\n${lines.map((line) => `${String(line.time)} ${messageOf(line).slice(0, 160)}`).join('\n')}`
 }
