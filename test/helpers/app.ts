@@ -6,7 +6,7 @@ import { loadConfig, type Config } from '../../src/config.ts'
 import { createLogger } from '../../src/logger.ts'
 import { openRuntime, type Runtime } from '../../src/runtime.ts'
 import { buildServer } from '../../src/server.ts'
-import { availableBackends, createTestDatabase, type DatabaseBackend, type TestDatabase } from './database.ts'
+import { availableBackends, createTestDatabase, IN_MEMORY, pgliteConfig, type DatabaseBackend, type TestDatabase } from './database.ts'
 import { testRedisUrl, uniqueName } from './env.ts'
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789'
@@ -27,7 +27,7 @@ export interface TestAppOptions {
   database?: TestDatabase
 }
 
-export function testConfig(database: TestDatabase, options: { redis?: boolean; env?: Record<string, string>; prefix?: string } = {}): Config {
+export function testConfig(database: Pick<TestDatabase, 'config'>, options: { redis?: boolean; env?: Record<string, string>; prefix?: string } = {}): Config {
   return loadConfig({
     LOG_LEVEL: 'silent',
     LOG_FILE: '',
@@ -55,10 +55,15 @@ export function testConfig(database: TestDatabase, options: { redis?: boolean; e
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   if (options.redis && !testRedisUrl) throw new Error('createTestApp({ redis: true }) needs TEST_REDIS_URL')
-  const database = options.database ?? (await createTestDatabase(options.backend ?? 'pglite'))
-  const config = testConfig(database, options)
+  // An in-memory PGlite cannot be opened a second time: the runtime opens one of its own, so a test
+  // database opened here would be another PGlite, started and migrated for nothing. The app's is the runtime's.
+  const inMemory = !options.database && (options.backend ?? 'pglite') === 'pglite'
+  const opened = options.database ?? (inMemory ? undefined : await createTestDatabase(options.backend ?? 'pglite'))
+  const config = testConfig(opened ?? { config: pgliteConfig(IN_MEMORY) }, options)
   const logger = createLogger(config)
   const runtime = await openRuntime({ config, logger, schedule: config.scheduler !== 'off', defaultMetrics: false })
+  // runtime.close() closes it.
+  const database: TestDatabase = opened ?? { db: runtime.db, backend: 'pglite', config: pgliteConfig(IN_MEMORY), drop: async () => {} }
   const app = await buildServer(runtime, TEST_ADMIN_TOKEN)
   await app.ready()
   return {

@@ -20,11 +20,19 @@ export function availableBackends(): DatabaseBackend[] {
   return testDatabaseUrl ? ['pglite', 'postgres'] : ['pglite']
 }
 
+/** PGlite's in-memory location: every open of it is a database of its own. */
+export const IN_MEMORY = 'memory://'
+
+/** The config fragment of a PGlite database in `pgliteDir` (IN_MEMORY or a directory). */
+export function pgliteConfig(pgliteDir: string, timeoutMs = 5000): TestDatabase['config'] {
+  return { databaseUrl: undefined, pgliteDir, databaseSchema: 'public', databaseTimeoutMs: timeoutMs }
+}
+
 /** Opens a migrated, empty database of the given backend. PGlite uses a directory when `dir` is given. */
 export async function createTestDatabase(backend: DatabaseBackend, options: { pgliteDir?: string; timeoutMs?: number } = {}): Promise<TestDatabase> {
   const timeoutMs = options.timeoutMs ?? 5000
   if (backend === 'pglite') {
-    const config = { databaseUrl: undefined, pgliteDir: options.pgliteDir ?? 'memory://', databaseSchema: 'public', databaseTimeoutMs: timeoutMs }
+    const config = pgliteConfig(options.pgliteDir ?? IN_MEMORY, timeoutMs)
     const db = await openDatabase(config)
     return { db, backend, config, drop: () => db.close().catch(() => {}) }
   }

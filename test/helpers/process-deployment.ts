@@ -72,6 +72,10 @@ export async function sharedDeployment(name: string, options: { processDatabaseU
     ADMIN_TOKEN: SCALE_ADMIN_TOKEN,
     WARMUP_ON_BOOT: 'false',
     AUTO_IMPORT: 'false',
+    // Only config/warm-targets.json's lists (as in test/helpers/app.ts): 'all' and every clear-and-warmup
+    // then warm tens of keys, not ~1,400 derived lists, which cost the processes CPU the tests do not
+    // measure (the derived lists have test/integration/warm-derived-lists.test.ts). A test may set it.
+    WARM_LIST_MAX_FILTERS: '0',
   }
   const spawn: SharedDeployment['spawn'] = async (options) => {
     const child = NodeProcess.spawn({ ...options, port: await sparePort(), env: { ...env, ...options.env } })

@@ -8,7 +8,7 @@ import pino from 'pino'
 import { openRuntime, type Runtime } from '../../src/runtime.ts'
 import { buildServer } from '../../src/server.ts'
 import { createTestApp, TEST_ADMIN_TOKEN, testConfig, type TestApp } from '../helpers/app.ts'
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts'
+import { IN_MEMORY, pgliteConfig } from '../helpers/database.ts'
 
 const ALLOWED = 'https://schools.example.org'
 
@@ -117,21 +117,17 @@ describe('HTTP security headers, CORS, request ids', () => {
 })
 
 describe('request ids in the log, readiness before the boot warmup', () => {
-  let database: TestDatabase | undefined
   let runtime: Runtime | undefined
   const lines: Record<string, unknown>[] = []
 
-  before(async () => {
-    database = await createTestDatabase('pglite')
-  })
   after(async () => {
     // The test closed the database itself; closing it again fails, and that is expected.
     await runtime?.close().catch(() => {})
-    await database?.drop()
   })
 
   test('the error log line of a request carries its request id; /health/ready is 503 until ready', async () => {
-    const config = testConfig(database!, { env: { LOG_LEVEL: 'info' } })
+    // The runtime opens its own in-memory PGlite.
+    const config = testConfig({ config: pgliteConfig(IN_MEMORY) }, { env: { LOG_LEVEL: 'info' } })
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
         for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>)

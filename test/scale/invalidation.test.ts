@@ -23,7 +23,7 @@ import { cachedEverywhere, get, servedBy, untilChanged } from './invalidation-su
 
 const TRIALS = 100
 // A bound on correctness, not a speed: every trial's clear joins the warmup the previous one started and
-// expires its ~1,400 keys again (about 0.2 s p50 on an idle machine; the figures are printed).
+// expires its keys again (the deployment's warm set: config/warm-targets.json's lists; the figures are printed).
 const BOUND_MS = 10_000
 
 if (skipUnlessServers('invalidation across instances', ['postgres', 'redis'])) {
