@@ -16,6 +16,7 @@ import { SchoolReads, schoolPolicies } from './schools/reads.ts'
 import { SchoolRepository } from './schools/repository.ts'
 import { loadWarmListConfig, registerSchoolWarmTargets } from './schools/warm-targets.ts'
 import { WarmupHistory } from './warmup/history.ts'
+import { LoopPressure } from './warmup/key-pool.ts'
 import { defaultInstanceId } from './warmup/instance-id.ts'
 import { LocalScheduler } from './warmup/local-scheduler.ts'
 import { deploymentBoardPrefix, RedisProgressBoard } from './warmup/progress-board.ts'
@@ -204,6 +205,8 @@ async function buildWarmupEngine(deps: WarmupEngineDependencies): Promise<Warmup
     history,
     keyLog: runKeys,
     concurrency: config.warmupConcurrency,
+    // Paced by the requests this process serves (key-pool.ts): a saturated server keeps most of its loop.
+    pressure: new LoopPressure({ demand: () => cache.readCount }),
     prepare: deps.prepareRun,
     clear: async () => {
       await cache.expireAll()

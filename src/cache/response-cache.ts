@@ -340,6 +340,12 @@ export class ResponseCache {
     return (await this.#keyCounts?.sample())?.keys
   }
 
+  /** Reads answered since start (every getOrLoad): how busy serving is, for the warmup's pacing. */
+  get readCount(): number {
+    const { hits, misses, stale } = this.#requests.counts()
+    return hits + misses + stale
+  }
+
   /** Calls `listener(policy, state, key)` for every getOrLoad; returns the unsubscribe function. */
   onEvent(listener: CacheRequestListener): () => void {
     return this.#requests.on(listener)

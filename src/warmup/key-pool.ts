@@ -3,11 +3,15 @@
 //
 // Warming yields to requests (the scheduled runs fall at peak times): each worker lets the
 // event loop turn (setImmediate) between keys, so requests that arrived meanwhile are served
-// before the next key's work starts; and while the loop runs late (LoopPressure: the event-loop
+// before the next key's work starts; while the loop runs late (LoopPressure: the event-loop
 // delay's p99 over the last quarter second above 20 ms, i.e. requests are queueing), only one
-// key is warmed at a time instead of `concurrency`.
+// key is warmed at a time instead of `concurrency`; and while requests keep the loop busy
+// (utilization above 90% with at least `busyRequestsPerSecond` served), that one worker also
+// pauses `busyPauseMs` after each key, so a warmup takes a small share of a saturated loop
+// (about 1% for a renewal, 15-20% for a load) instead of competing with requests as an equal.
+// A warmup with no traffic to share the loop with runs at full speed.
 import { withTimeout } from '../async-limits.ts'
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
+import { monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks'
 import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises'
 import { errorMessage } from './logger.ts'
 import type { WarmTarget } from './targets.ts'
@@ -69,19 +73,54 @@ export async function planKeys(targets: readonly WarmTarget[], timeoutMs: number
   return { keys, listingFailures, perTarget }
 }
 
-/** Whether this process's event loop is running late, sampled while a run warms keys. */
+export interface LoopPressureOptions {
+  /** p99 event-loop delay (ms) above which the loop counts as late. Default 20. */
+  lateMs?: number
+  sampleMs?: number
+  /** A count of requests served, ever increasing (the cache's reads); without it the loop is never busy. */
+  demand?: () => number
+  /** Default 200: below it, requests are too few to compete with a warmup for the loop. */
+  busyRequestsPerSecond?: number
+  /** Default 0.9. */
+  busyUtilization?: number
+  /** The pause after each key while busy. Default 15 ms. */
+  busyPauseMs?: number
+}
+
+/** Whether a sample of the loop says requests are competing with a warmup for it. */
+export function loopBusy(utilization: number, requestsPerSecond: number, options: Pick<LoopPressureOptions, 'busyRequestsPerSecond' | 'busyUtilization'> = {}): boolean {
+  return utilization >= (options.busyUtilization ?? 0.9) && requestsPerSecond >= (options.busyRequestsPerSecond ?? 200)
+}
+
+/** Whether this process's event loop is running late or busy with requests, sampled while a run warms keys. */
 export class LoopPressure {
   #histogram: IntervalHistogram | undefined
   #timer: NodeJS.Timeout | undefined
   #users = 0
   #late = false
+  #busy = false
   /** Samples found late since start: how often a run slowed down for requests (tests, logs). */
   lateSamples = 0
+  /** Samples found busy with requests since start. */
+  busySamples = 0
+  readonly #lateMs: number
+  readonly #sampleMs: number
 
-  constructor(private readonly lateMs = 20, private readonly sampleMs = 250) {}
+  constructor(private readonly options: LoopPressureOptions = {}) {
+    this.#lateMs = options.lateMs ?? 20
+    this.#sampleMs = options.sampleMs ?? 250
+  }
 
   get late(): boolean {
     return this.#late
+  }
+
+  get busy(): boolean {
+    return this.#busy
+  }
+
+  get busyPauseMs(): number {
+    return this.options.busyPauseMs ?? 15
   }
 
   /** Starts sampling (counted: runs may overlap in tests); returns the stop function. */
@@ -91,11 +130,19 @@ export class LoopPressure {
       const histogram = monitorEventLoopDelay({ resolution: 10 })
       histogram.enable()
       this.#histogram = histogram
+      let utilization: EventLoopUtilization = performance.eventLoopUtilization()
+      let served = this.options.demand?.() ?? 0
       this.#timer = setInterval(() => {
-        this.#late = histogram.percentile(99) / 1e6 > this.lateMs
+        this.#late = histogram.percentile(99) / 1e6 > this.#lateMs
         if (this.#late) this.lateSamples += 1
         histogram.reset()
-      }, this.sampleMs)
+        const now = performance.eventLoopUtilization()
+        const servedNow = this.options.demand?.() ?? 0
+        this.#busy = loopBusy(performance.eventLoopUtilization(now, utilization).utilization, ((servedNow - served) * 1000) / this.#sampleMs, this.options)
+        if (this.#busy) this.busySamples += 1
+        utilization = now
+        served = servedNow
+      }, this.#sampleMs)
       this.#timer.unref()
     }
     let stopped = false
@@ -108,12 +155,14 @@ export class LoopPressure {
       this.#histogram?.disable()
       this.#histogram = undefined
       this.#late = false
+      this.#busy = false
     }
   }
 }
 
 /**
- * Warms keys with at most `concurrency` in flight (one while `pressure` says the loop is late).
+ * Warms keys with at most `concurrency` in flight (one, pausing after each key, while `pressure`
+ * says the loop is late or busy with requests).
  * `shouldStop` is checked before each key so an aborted run finishes the keys in flight and
  * starts no new one.
  */
@@ -122,8 +171,8 @@ export async function warmKeys(keys: readonly PlannedKey[], options: { concurren
   const { pressure } = options
   const worker = async (index: number): Promise<void> => {
     while (next < keys.length && !options.shouldStop()) {
-      // Workers other than the first rest while requests are queueing.
-      if (index > 0 && pressure?.late) {
+      // Workers other than the first rest while requests are queueing or keep the loop busy.
+      if (index > 0 && (pressure?.late || pressure?.busy)) {
         await sleep(50)
         continue
       }
@@ -135,8 +184,10 @@ export async function warmKeys(keys: readonly PlannedKey[], options: { concurren
       } catch (error) {
         options.onResult({ planned, ok: false, durationMs: performance.now() - started, error: errorMessage(error) })
       }
-      // Let the requests that arrived meanwhile run before this worker's next key.
-      await turn()
+      // Let the requests that arrived meanwhile run before this worker's next key; while they
+      // keep the loop busy, leave it to them for a while.
+      if (pressure?.busy) await sleep(pressure.busyPauseMs)
+      else await turn()
     }
   }
   const workers = Math.max(1, Math.min(options.concurrency, keys.length))
