@@ -75,8 +75,11 @@ describe('PostgreSQL + Redis: the CLI and a server running the warmup job', { sk
     const run = /^run (wu-\S+) \(cli\) succeeded on (\S+)/m.exec(result.stdout)
     assert.ok(run, describeResult(result))
     // The process that ran it logged it; a CLI run is in the CLI's log file with the same lines.
-    const logs = `${readFileSync(serverLog(), 'utf8')}\n${readFileSync(logFile, 'utf8')}`
-    assert.ok(logs.includes(`warmup started: run ${run[1]}`) && logs.includes(`warmup finished: run ${run[1]}`), 'started and finished logged')
+    // A running server writes its log file asynchronously: the lines may land a moment later.
+    await pollFor('the run\'s started and finished lines in a log file', 30_000, () => {
+      const logs = `${readFileSync(serverLog(), 'utf8')}\n${readFileSync(logFile, 'utf8')}`
+      return logs.includes(`warmup started: run ${run[1]}`) && logs.includes(`warmup finished: run ${run[1]}`)
+    })
     if (run[2]!.startsWith('cli-')) {
       assert.ok(readFileSync(logFile, 'utf8').includes(`warmup finished: run ${run[1]}`))
     } else {

@@ -27,7 +27,11 @@ describe('embedded database: the CLI acts on the running server', () => {
     assert.match(announced!.url, /^http:\/\/127\.0\.0\.1:\d+$/)
     assert.ok(announced!.adminToken.length >= 16)
     await server!.waitForLog('the token notice', 30_000, (line) => typeof line.msg === 'string' && line.msg.includes('ADMIN_TOKEN is not set'))
-    const logged = readFileSync(deployment.logFile, 'utf8')
+    // The log file is written asynchronously: the line may reach it after stdout.
+    const logged = await pollFor('the token notice in the log file', 30_000, () => {
+      const text = readFileSync(deployment.logFile, 'utf8')
+      return text.includes('ADMIN_TOKEN is not set') && text
+    })
     assert.match(logged, /ADMIN_TOKEN is not set; a token was generated for this run, in .*server\.json/)
     assert.ok(!logged.includes(announced!.adminToken), 'the token is in no log line')
     assert.ok(!server!.lines.some((line) => line.includes(announced!.adminToken)), 'nor on stdout (not a terminal)')
