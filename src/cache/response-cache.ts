@@ -103,8 +103,7 @@ export class ResponseCache {
       const health = this.#health
       if (!this.#layers.sharedL1) this.#redisPath = new RedisFastPath(redis, this.#prefix, () => health.settled)
       void this.#layers.bus?.onExpireAllElsewhere(() => {
-        this.#expiries += 1
-        this.#expiredAt = Date.now()
+        this.#expiredEverything()
         this.#expireLocalStore()
       })
       this.#keyCounts = new KeyCountSampler(redis, this.#prefix, (options.keyCountIntervalSeconds ?? 60) * 1000, options.logger)
@@ -278,13 +277,18 @@ export class ResponseCache {
    * Returns the number of keys.
    */
   async expireAll(): Promise<number> {
-    this.#expiries += 1
-    this.#expiredAt = Date.now()
+    this.#expiredEverything()
     const { shared, local, sharedL1, localL1, redis, bus } = this.#layers
     // Told first, so that another instance's load in flight (old data) is stored already stale
     // instead of landing as fresh after the keys below are expired.
     await bus?.announceExpireAll().catch((error: unknown) => this.#logger?.warn({ err: error }, 'cache: could not tell the other instances to expire their local entries'))
     return expireAllKeys({ shared, local, sharedL1, localL1, redis, bus, prefix: this.#prefix, localPrefix: this.#localPrefix, logger: this.#logger })
+  }
+
+  /** Notes an expiry of everything, here or announced by another instance (#expiries, #expiredAt). */
+  #expiredEverything(): void {
+    this.#expiries += 1
+    this.#expiredAt = Date.now()
   }
 
   /** expire() for every entry of this instance's local store (searches, keys not admitted). */
@@ -302,8 +306,7 @@ export class ResponseCache {
 
   /** Removes every key, here, in Redis and in the other instances' L1. Everything is cold afterwards. */
   async clear(): Promise<void> {
-    this.#expiries += 1
-    this.#expiredAt = Date.now()
+    this.#expiredEverything()
     this.#backoff.clear()
     this.#admission?.forgetAll()
     this.#keyCounts?.forget()
