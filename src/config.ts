@@ -33,6 +33,7 @@ export const ENV_SCHEMA = Type.Object({
   SOURCE_DIR: Type.Optional(Type.String()),
   REDIS_URL: Type.Optional(formatted('redis-url', { writeOnly: true })),
   REDIS_PREFIX: formatted('redis-prefix', { default: 'schools' }),
+  REDIS_COMMAND_TIMEOUT_MS: int(1000, 50, 60_000),
   CACHE_TTL_LIST: int(300, 1, 7 * DAY),
   CACHE_TTL_DETAIL: int(1800, 1, 7 * DAY),
   CACHE_TTL_STATS: int(3600, 1, 7 * DAY),
@@ -148,6 +149,8 @@ function configFrom(env: Env) {
     cacheL1MaxItems: env.CACHE_L1_MAX_ITEMS,
     /** While Redis is unreachable, L1 copies are reloaded at least this often (no invalidations arrive). */
     cacheOutageL1Seconds: env.CACHE_OUTAGE_L1_SECONDS,
+    /** A cache command to Redis slower than this counts as a Redis failure: served from L1 or the loader instead. */
+    redisCommandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
     adminToken: env.ADMIN_TOKEN,
     scheduler,
     timeZone: env.SCHEDULER_TIMEZONE,

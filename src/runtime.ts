@@ -131,6 +131,7 @@ function openCache(config: Config, logger: Logger, metrics: Metrics): ResponseCa
     l1: config.cacheL1,
     l1MaxItems: config.cacheL1MaxItems,
     outageL1Seconds: config.cacheOutageL1Seconds,
+    redisCommandTimeoutMs: config.redisCommandTimeoutMs,
     logger,
     l1MaxBytes: config.cacheL1MaxBytes,
     localOnlyMaxItems: config.cacheLocalMaxItems,

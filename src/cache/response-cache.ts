@@ -136,6 +136,18 @@ export class ResponseCache {
     return result
   }
 
+  /**
+   * The fresh copy of `key` in this process's shared L1, counted as a hit; undefined otherwise
+   * (then call getOrLoad, which also serves local-only keys, probation copies and Redis).
+   * Synchronous, so a route can answer the common case without a promise or a microtask.
+   */
+  peek(key: string, policy: CachePolicy): CacheEntry | undefined {
+    if (policy.localOnly) return undefined
+    const fresh = this.#fastPath.fresh(key)
+    if (fresh) this.#requests.record('hit', key, policy.name)
+    return fresh
+  }
+
   async #read(key: string, policy: CachePolicy, loader: () => Promise<unknown>): Promise<CacheResult> {
     if (policy.localOnly) return this.#readLocal(key, policy, loader)
     const fresh = this.#fastPath.fresh(key) ?? (this.#redisPath && (await this.#redisPath.fresh(key)))

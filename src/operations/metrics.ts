@@ -7,7 +7,21 @@ import { metricsGuard } from './metrics-auth.ts'
 
 export class Metrics {
   readonly registry = new Registry()
-  readonly #cacheRequests = new Counter({ name: 'schools_cache_requests_total', help: 'Cached reads by route class and outcome (hit, miss, stale)', labelNames: ['policy', 'state'] as const, registers: [this.registry] })
+  /**
+   * Cached reads counted as plain numbers, one per (policy, state), and handed to prom-client at
+   * each scrape: the read path runs on every request, and prom-client hashes the labels per inc().
+   */
+  readonly #cacheRequestCounts = new Map<string, { policy: string; state: string; count: number }>()
+  readonly #cacheRequests = new Counter({
+    name: 'schools_cache_requests_total',
+    help: 'Cached reads by route class and outcome (hit, miss, stale)',
+    labelNames: ['policy', 'state'] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.#cacheRequests.reset()
+      for (const { policy, state, count } of this.#cacheRequestCounts.values()) this.#cacheRequests.inc({ policy, state }, count)
+    },
+  })
   readonly #dbQueries = new Counter({ name: 'schools_db_queries_total', help: 'Database statements sent', labelNames: ['outcome'] as const, registers: [this.registry] })
   readonly #dbDuration = new Histogram({ name: 'schools_db_query_seconds', help: 'Database statement duration', buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5], registers: [this.registry] })
   readonly #warmupRuns = new Counter({ name: 'schools_warmup_runs_total', help: 'Warmup runs by trigger and status', labelNames: ['trigger', 'status'] as const, registers: [this.registry] })
@@ -30,8 +44,12 @@ export class Metrics {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry })
   }
 
+  /** Per read: policies and states are a handful of fixed names, so the map stays that small. */
   cacheRequest(policy: string, state: string): void {
-    this.#cacheRequests.inc({ policy, state })
+    const id = `${policy}\0${state}`
+    const counted = this.#cacheRequestCounts.get(id)
+    if (counted) counted.count += 1
+    else this.#cacheRequestCounts.set(id, { policy, state, count: 1 })
   }
 
   dbQuery(durationMs: number, failed: boolean): void {

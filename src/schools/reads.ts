@@ -135,6 +135,12 @@ export class SchoolReads {
     return { query, key: this.listKey(query) }
   }
 
+  /** list(), answered synchronously when the page is fresh in this process's memory; undefined: call list(). */
+  peekList(prepared: PreparedList): CachedBody | undefined {
+    const { query, key } = prepared
+    return this.#peek(key, this.#listPolicy(query, key), query.q !== undefined)
+  }
+
   /** `key` must be listKey(query); pass it when it is already known, to skip recomputing it. */
   list(query: ListQuery, key: string = this.listKey(query)): Promise<CachedBody> {
     return this.read(key, this.#listPolicy(query, key), async () => {
@@ -224,6 +230,14 @@ export class SchoolReads {
 
   #forgetError(key: string): void {
     this.#knownErrors?.delete(key)
+  }
+
+  /** read()'s synchronous hit: the fresh copy in memory, or undefined (also for a remembered error: read() throws it). */
+  #peek(key: string, policy: CachePolicy, hidden = policy.localOnly === true): CachedBody | undefined {
+    if (this.#knownErrors !== undefined && this.#knownErrors.size > 0 && this.#knownErrors.has(key)) return undefined
+    const entry = this.cache.peek(key, policy)
+    if (entry === undefined) return undefined
+    return hidden ? { entry, state: 'hit', private: true } : { entry, state: 'hit' }
   }
 
   /** `hidden`: the cache state is not told (a search, wherever it is cached). */

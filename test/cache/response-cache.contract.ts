@@ -76,6 +76,24 @@ export function registerResponseCacheContract(configuration: ContractConfigurati
       assert.equal(second.entry.storedAt, first.entry.storedAt)
     })
 
+    test('peek: the fresh copy in memory, counted as a hit, synchronously; nothing for a key never read, past its TTL, or local-only', async () => {
+      const cache = await open()
+      const seen: string[] = []
+      cache.onEvent((policy, state, key) => seen.push(`${policy}:${state}:${key}`))
+      assert.equal(cache.peek('list:p', list), undefined)
+      const loaded = await cache.getOrLoad('list:p', list, async () => ({ page: 1 }))
+      await cache.getOrLoad('search:p', search, async () => ({ q: 'p' }))
+      const peeked = cache.peek('list:p', list)
+      // Without L1 every read is a Redis round trip: nothing is answered synchronously.
+      if (configuration.options.l1 === false) assert.equal(peeked, undefined)
+      else assert.equal(peeked?.etag, loaded.entry.etag)
+      assert.equal(cache.peek('search:p', search), undefined)
+      await pastTtl(loaded.entry, list)
+      assert.equal(cache.peek('list:p', list), undefined)
+      const counted = configuration.options.l1 === false ? [] : ['list:hit:list:p']
+      assert.deepEqual(seen, ['list:miss:list:p', 'search:miss:search:p', ...counted])
+    })
+
     test('equal bodies get equal ETags, different bodies different ones', async () => {
       const cache = await open()
       const a = await cache.getOrLoad('a', list, async () => ({ x: 1 }))
