@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto'
 import { promisify } from 'node:util'
 import zlib from 'node:zlib'
+import { LRUCache } from 'lru-cache'
 
 export type ContentEncoding = 'identity' | 'gzip' | 'br'
 
@@ -51,15 +52,30 @@ export class ClockBound {
   constructor(readonly value: unknown, readonly validUntil: number | undefined) {}
 }
 
+/**
+ * Identity bodies decompressed for entries read from memory without them (see CacheEntry), by
+ * ETag: a strong hash of those very bytes, so entries of equal bodies share one. Clients that
+ * accept no compression are few (curl, some bots); this keeps what they ask for, up to 16 MB.
+ */
+const decompressedIdentities = new LRUCache<string, Buffer>({ max: 10_000, maxSize: 16 * 1024 * 1024, sizeCalculation: (body) => Math.max(1, body.byteLength) })
+
 export class CacheEntry {
   /** The ETag of the gzip bytes: the identity ETag with `-gzip` inside the quotes. */
   readonly gzipEtag: string
   /** The ETag of the brotli bytes: the identity ETag with `-br` inside the quotes. */
   readonly brEtag: string
+  /** Bytes of the identity body, held or not. */
+  readonly identityLength: number
+  readonly #identity: Buffer | undefined
 
   constructor(
-    /** The JSON document as UTF-8 bytes, exactly what an identity client receives. */
-    readonly identity: Buffer,
+    /**
+     * The JSON document as UTF-8 bytes, exactly what an identity client receives; or only its
+     * length, for an entry read from memory, which keeps the compressed bodies alone (the
+     * identity bytes are most of an entry, and few clients ask for them): `identity` then
+     * decompresses the gzip bytes when asked.
+     */
+    identity: Buffer | number,
     readonly gzip: Buffer,
     readonly br: Buffer,
     /** Strong validator of the identity bytes: a quoted hash, so equal bodies get equal ETags on every instance. */
@@ -72,16 +88,40 @@ export class CacheEntry {
   ) {
     this.gzipEtag = `${etag.slice(0, -1)}-gzip"`
     this.brEtag = `${etag.slice(0, -1)}-br"`
+    this.#identity = typeof identity === 'number' ? undefined : identity
+    this.identityLength = typeof identity === 'number' ? identity : identity.byteLength
+  }
+
+  /** The identity bytes: held, or decompressed once per ETag and kept (a bounded LRU) for the next identity client. */
+  get identity(): Buffer {
+    if (this.#identity) return this.#identity
+    let body = decompressedIdentities.get(this.etag)
+    if (body === undefined) {
+      body = this.#decompressIdentity()
+      decompressedIdentities.set(this.etag, body)
+    }
+    return body
+  }
+
+  /** Whether the identity bytes are held (not decompressed on demand). */
+  get holdsIdentity(): boolean {
+    return this.#identity !== undefined
+  }
+
+  /** The identity bytes, held or decompressed now without being kept (writing the entry back to a store). */
+  identityBytes(): Buffer {
+    return this.#identity ?? decompressedIdentities.get(this.etag) ?? this.#decompressIdentity()
+  }
+
+  #decompressIdentity(): Buffer {
+    const body = zlib.gunzipSync(this.gzip)
+    if (body.byteLength !== this.identityLength) throw new Error(`cache entry ${this.etag}: gzip bytes decode to ${body.byteLength} bytes, not ${this.identityLength}`)
+    return body
   }
 
   /** The body as text, decoded on each call: for tests and the rare reader that parses a body, never for sending. */
   get body(): string {
-    return this.identity.toString('utf8')
-  }
-
-  /** Stored bytes held, all encodings together. */
-  get byteLength(): number {
-    return this.identity.byteLength + this.gzip.byteLength + this.br.byteLength
+    return this.identityBytes().toString('utf8')
   }
 }
 

@@ -111,7 +111,10 @@ export class EntryRenewal {
     }
     const newHeader = this.#renewed(header, life)
     if (!newHeader) return false
-    lru.set(fullKey, Buffer.concat([newHeader, local.subarray(header.byteLength)]), { ttl: life.physicalMs })
+    // The new header over the copy's own bodies, with the copy's marker (compact in memory, see entry-serializer.ts).
+    const renewed = Buffer.concat([newHeader, local.subarray(header.byteLength)])
+    renewed[0] = local[0]!
+    lru.set(fullKey, renewed, { ttl: life.physicalMs })
     return true
   }
 }

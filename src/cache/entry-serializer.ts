@@ -9,6 +9,12 @@
 // touched. Redis is read with GETBUFFER (buffer-redis-driver.ts), so nothing is decoded to a
 // string on the way. Values that are not entries are stored as `J<json>`.
 //
+// In memory (L1 and the local store) an entry is kept without its identity bytes, most of its
+// size: `'C'` instead of `'B'`, the same header (its lengths still give the identity's), then
+// the gzip and brotli bytes (compactForMemory, applied by memory-layer.ts to every value it
+// stores). Such an entry decompresses its gzip bytes for the rare identity client, or when it is
+// written back to a store, which always gets the full format.
+//
 // Older formats are still read, so an upgrade does not turn every key in Redis cold:
 // `E<header>\n<body>` (body as text) and bentocache's default JSON envelope. Their bodies are
 // compressed when they are read (synchronously, once per copy read) and rewritten in this
@@ -50,6 +56,7 @@ interface EntryHeader {
 }
 
 const BINARY = 0x42 // 'B'
+const COMPACT = 0x43 // 'C': BINARY without the identity bytes (memory only)
 const LEGACY_ENTRY = 'E'
 const OTHER = 'J'
 
@@ -70,13 +77,13 @@ function serializeEntry(item: StoredItem, entry: CacheEntry): Buffer {
     ...(entry.stamp.validUntil !== undefined ? { validUntil: entry.stamp.validUntil } : {}),
     ...(invalidated ? { invalidated: true as const } : {}),
   }
-  return Buffer.concat([headerBytes(header), entry.identity, entry.gzip, entry.br])
+  return Buffer.concat([headerBytes(header), entry.identityBytes(), entry.gzip, entry.br])
 }
 
-function headerBytes(header: EntryHeader): Buffer {
+function headerBytes(header: EntryHeader, marker: number = BINARY): Buffer {
   const json = Buffer.from(JSON.stringify(header), 'utf8')
   const prefix = Buffer.allocUnsafe(5)
-  prefix[0] = BINARY
+  prefix[0] = marker
   prefix.writeUInt32BE(json.byteLength, 1)
   return Buffer.concat([prefix, json])
 }
@@ -90,11 +97,32 @@ function stampOf({ generation, validUntil, invalidated }: EntryHeader): EntrySta
   return { ...(generation !== undefined ? { generation } : {}), ...(validUntil !== undefined ? { validUntil } : {}), ...(invalidated ? { invalidated } : {}) }
 }
 
-/** The header of a binary entry (everything before its bodies), or undefined for any other stored value. */
+/**
+ * The header of a binary entry (everything before its bodies) as the full format writes it, the
+ * same for a compact copy in memory and the full entry in Redis; undefined for any other value.
+ */
 export function headerOf(stored: Buffer): Buffer | undefined {
-  if (stored.byteLength < 5 || stored[0] !== BINARY) return undefined
+  if (stored.byteLength < 5 || (stored[0] !== BINARY && stored[0] !== COMPACT)) return undefined
   const end = 5 + stored.readUInt32BE(1)
-  return end <= stored.byteLength ? stored.subarray(0, end) : undefined
+  if (end > stored.byteLength) return undefined
+  if (stored[0] === BINARY) return stored.subarray(0, end)
+  const header = Buffer.from(stored.subarray(0, end))
+  header[0] = BINARY
+  return header
+}
+
+/**
+ * A stored value as memory keeps it: a binary entry without its identity bytes (a new, smaller
+ * Buffer, so the full one can be collected); anything else as it is.
+ */
+export function compactForMemory<T extends Buffer | string>(stored: T): T {
+  if (typeof stored === 'string' || stored[0] !== BINARY) return stored
+  const { header, headerEnd } = readHeader(stored)
+  const identityLength = header.lengths[0]
+  if (identityLength === 0) return stored
+  const compact = Buffer.concat([stored.subarray(0, headerEnd), stored.subarray(headerEnd + identityLength)])
+  compact[0] = COMPACT
+  return compact as T
 }
 
 /** The entry a header (headerOf) describes, without its bodies: enough to judge whether it can be reused. */
@@ -112,10 +140,12 @@ function deserializeEntry(stored: Buffer): StoredItem {
   const { header, headerEnd } = readHeader(stored)
   const { etag, storedAt, lengths, generation: _generation, validUntil: _validUntil, invalidated: _invalidated, ...envelope } = header
   const [identityLength, gzipLength, brLength] = lengths
-  const identityEnd = headerEnd + identityLength
+  const compact = stored[0] === COMPACT
+  const identityEnd = compact ? headerEnd : headerEnd + identityLength
   const gzipEnd = identityEnd + gzipLength
   if (gzipEnd + brLength !== stored.byteLength) throw new Error(`cache entry of ${stored.byteLength} bytes does not match its header's lengths`)
-  const value = new CacheEntry(stored.subarray(headerEnd, identityEnd), stored.subarray(identityEnd, gzipEnd), stored.subarray(gzipEnd), etag, storedAt, envelope.logicalExpiration, stampOf(header))
+  const identity = compact ? identityLength : stored.subarray(headerEnd, identityEnd)
+  const value = new CacheEntry(identity, stored.subarray(identityEnd, gzipEnd), stored.subarray(gzipEnd), etag, storedAt, envelope.logicalExpiration, stampOf(header))
   return { ...envelope, value }
 }
 
@@ -125,9 +155,9 @@ function deserializeEntry(stored: Buffer): StoredItem {
  * the only copy is the concatenation. Undefined for anything but a binary entry.
  */
 export function withNewLife(stored: Buffer | string, createdAt: number, logicalExpiration: number): Buffer | undefined {
-  if (typeof stored === 'string' || stored[0] !== BINARY) return undefined
+  if (typeof stored === 'string' || (stored[0] !== BINARY && stored[0] !== COMPACT)) return undefined
   const { header, headerEnd } = readHeader(stored)
-  return Buffer.concat([headerBytes({ ...header, createdAt, logicalExpiration }), stored.subarray(headerEnd)])
+  return Buffer.concat([headerBytes({ ...header, createdAt, logicalExpiration }, stored[0]), stored.subarray(headerEnd)])
 }
 
 interface LegacyEntry {
@@ -163,7 +193,7 @@ export const entrySerializer = {
 
   deserialize(stored: Buffer | string): StoredItem {
     if (typeof stored === 'string') return deserializeText(stored)
-    if (stored[0] === BINARY) return deserializeEntry(stored)
+    if (stored[0] === BINARY || stored[0] === COMPACT) return deserializeEntry(stored)
     return deserializeText(stored.toString('utf8'))
   },
 } satisfies Record<keyof CacheSerializer, unknown> as unknown as CacheSerializer & {

@@ -25,7 +25,7 @@ export function unwrapLoaderError(error: unknown): unknown {
 
 /** Bytes an entry takes in Redis: its body in UTF-8 plus a bound on the header (ETag, times). */
 export function entryBytes(entry: CacheEntry): number {
-  return Buffer.byteLength(entry.body) + 200
+  return entry.identityLength + 200
 }
 
 export function stateOf(entry: CacheEntry, call: CallRecord): CacheState {

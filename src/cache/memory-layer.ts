@@ -3,13 +3,22 @@
 // own: holding them is what lets the cache count its keys, report their size and enumerate them
 // for expireAll() and for re-expiring L1 after a bus outage. Entries stay serialised strings
 // (bentocache's default): its `serialize: false` mode breaks once an L2 value is copied into L1
-// (bentocache issue #111 in 1.6.1).
+// (bentocache issue #111 in 1.6.1). Response bodies are kept compact, without their identity
+// bytes (entry-serializer.ts): the LRU itself drops them on every write, whoever writes.
 import { MemoryDriver } from 'bentocache/drivers/memory'
 import type { CreateDriverResult, L1CacheDriver, MemoryConfig } from 'bentocache/types'
 import { LRUCache } from 'lru-cache'
+import { compactForMemory } from './entry-serializer.ts'
 
 /** A serialised entry (entry-serializer.ts): one Buffer for response bodies, a string for anything else. */
 export type StoredValue = string | Buffer
+
+/** An LRU that stores every entry compact (compactForMemory). */
+class CompactingLru extends LRUCache<string, StoredValue> {
+  override set(key: string, value: StoredValue | undefined, options?: LRUCache.SetOptions<string, StoredValue, unknown>): this {
+    return super.set(key, value === undefined ? value : compactForMemory(value), options)
+  }
+}
 
 export type MemoryLru = LRUCache<string, StoredValue>
 
@@ -17,7 +26,7 @@ export function newMemoryLru(maxItems: number, maxBytes: number): MemoryLru {
   // bentocache's own settings (expired entries are dropped when read, no timers), plus a size
   // bound, since bodies range from bytes to megabytes. Size is a Buffer's bytes, or a string's
   // UTF-16 length: cheap, and close to what V8 holds.
-  return new LRUCache<string, StoredValue>({
+  return new CompactingLru({
     max: maxItems,
     maxSize: maxBytes,
     sizeCalculation: (value) => Math.max(1, typeof value === 'string' ? value.length * 2 : value.byteLength),

@@ -1,12 +1,13 @@
 // The storage format: an entry is one Buffer (header, identity, gzip and brotli bytes) that comes
-// back as the same bytes (views into the stored Buffer, not copies); anything else round-trips as
+// back as the same bytes (views into the stored Buffer, not copies), kept in memory without the
+// identity bytes; anything else round-trips as
 // JSON; entries in the formats before this one are still read, and compressed as they are.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import zlib from 'node:zlib'
 import fc from 'fast-check'
 import { CacheEntry, createEntry, strongEtag } from '../../src/cache/cache-entry.ts'
-import { entrySerializer, isStoredEntryExpired } from '../../src/cache/entry-serializer.ts'
+import { compactForMemory, entrySerializer, headerOf, isStoredEntryExpired, withNewLife } from '../../src/cache/entry-serializer.ts'
 
 const decoded = (entry: CacheEntry) => ({
   identity: entry.identity.toString('utf8'),
@@ -33,6 +34,29 @@ test('an entry round-trips: every encoding decodes to the JSON, the bytes come b
     assert.equal(back.identity.buffer, (stored as Buffer).buffer, 'read back as views into the stored bytes')
     assert.deepEqual([back.etag, back.gzipEtag, back.brEtag, back.storedAt, back.logicalExpiration], [entry.etag, entry.gzipEtag, entry.brEtag, entry.storedAt, item.logicalExpiration])
   }), { numRuns: 60 })
+})
+
+test('memory keeps an entry compact: without its identity bytes, decompressed when asked, written back in full', async () => {
+  await fc.assert(fc.asyncProperty(fc.jsonValue(), fc.integer({ min: 0, max: 2 ** 40 }), async (value, createdAt) => {
+    const entry = await createEntry(value, createdAt)
+    const item = { value: entry, createdAt, logicalExpiration: Date.now() + 60_000 }
+    const full = entrySerializer.serialize(item) as Buffer
+    const compact = compactForMemory(full)
+    assert.equal(compact.byteLength, full.byteLength - entry.identity.byteLength)
+    assert.ok(headerOf(compact)?.equals(headerOf(full)!), 'the same header as the full entry (renewal compares them)')
+    const back = entrySerializer.deserialize(compact).value as CacheEntry
+    assert.equal(back.holdsIdentity, false)
+    assert.equal(back.identityLength, entry.identity.byteLength)
+    assert.ok(back.gzip.equals(entry.gzip) && back.br.equals(entry.br))
+    assert.ok(back.identity.equals(entry.identity))
+    assert.equal(back.etag, entry.etag)
+    assert.ok((entrySerializer.serialize({ ...item, value: back }) as Buffer).equals(full), 'written back to a store in the full format')
+    assert.equal(compactForMemory(compact), compact)
+    const renewed = withNewLife(compact, createdAt + 1, item.logicalExpiration + 1)!
+    assert.equal((entrySerializer.deserialize(renewed).value as CacheEntry).logicalExpiration, item.logicalExpiration + 1)
+    assert.equal(renewed.byteLength - compact.byteLength, (headerOf(renewed)?.byteLength ?? 0) - (headerOf(compact)?.byteLength ?? 0))
+  }), { numRuns: 40 })
+  assert.equal(compactForMemory('J{"value":1}'), 'J{"value":1}')
 })
 
 test('a body full of newlines, quotes and Chinese survives', async () => {
