@@ -1,28 +1,26 @@
 // A response cache for serialised JSON bodies, built on bentocache. It knows nothing about
 // what it caches: callers bring keys, a policy (TTL class) and a loader. This file composes the
 // parts, each in a file of its own: the layers (cache-layers.ts), the fast paths (l1-fast-path.ts,
-// and without L1 redis-fast-path.ts), admission to the shared tier (admission.ts), load shedding
-// (load-limiter.ts), failure backoff (failure-backoff.ts), Redis health (redis-health.ts), bulk
+// and without L1 redis-fast-path.ts), admission to the shared tier (admission.ts), loads with their
+// backoff, limits and generations (entry-loader.ts), Redis health (redis-health.ts), bulk
 // expiry (bulk-expiry.ts), renewal (entry-renewal.ts) and the background key count
 // (key-count-sampler.ts). docs/cache.md has the design: tiers and admission, stale-while-
 // revalidate, stampedes, invalidation without a cold window, generations.
-import type { BentoCache, BentoStore, errors } from 'bentocache'
+import type { BentoCache, BentoStore } from 'bentocache'
 import type { GetSetFactoryContext } from 'bentocache/types'
 import { CacheBusMessageType } from 'bentocache/types'
 import type { Logger } from '../logger.ts'
-import { BusyError } from '../errors.ts'
 import { SharedTierAdmission } from './admission.ts'
-import { ClockBound, createEntry, type CacheEntry } from './cache-entry.ts'
+import { ClockBound, type CacheEntry } from './cache-entry.ts'
 import { CacheRequestCounter, type CacheRequestListener } from './cache-events.ts'
 import { buildCacheLayers, type CacheLayers, type StoreName } from './cache-layers.ts'
 import { expireAllKeys, expireLocalKeys, expireSharedKey } from './bulk-expiry.ts'
 import { EntryRenewal } from './entry-renewal.ts'
 import { cacheHealth, cacheStats, cacheStatus, type CachePolicy, type CacheResult, type CacheStats, type CacheStatus, type ResponseCacheOptions } from './cache-types.ts'
-import { FailureBackoff } from './failure-backoff.ts'
+import { EntryLoader } from './entry-loader.ts'
 import { entryBytes, stateOf, unwrapLoaderError, type CallRecord } from './load-outcome.ts'
 import { KeyCountSampler } from './key-count-sampler.ts'
 import { L1FastPath } from './l1-fast-path.ts'
-import { LoadLimiter } from './load-limiter.ts'
 import { keysInLru } from './memory-layer.ts'
 import { policyTiming } from './policy-timing.ts'
 import { RedisFastPath } from './redis-fast-path.ts'
@@ -34,8 +32,6 @@ export { ClockBound }
 export type { CacheRequestListener, CacheState } from './cache-events.ts'
 export type { CachePolicy, CacheResult, CacheStats, CacheStatus, ResponseCacheOptions } from './cache-types.ts'
 
-type FactoryError = InstanceType<typeof errors.E_FACTORY_ERROR>
-
 export class ResponseCache {
   readonly #prefix: string
   readonly #localPrefix: string
@@ -45,30 +41,15 @@ export class ResponseCache {
   readonly #probationPath: L1FastPath
   /** Without L1: fresh values read from Redis directly (redis-fast-path.ts). */
   #redisPath: RedisFastPath | undefined
-  readonly #backoff: FailureBackoff
+  readonly #loads: EntryLoader
   readonly #health: RedisHealth | undefined
   readonly #admission: SharedTierAdmission | undefined
-  readonly #limiter: LoadLimiter | undefined
   readonly #keyCounts: KeyCountSampler | undefined
   readonly #probationSeconds: number
   readonly #connectTimeoutMs: number
   readonly #requests = new CacheRequestCounter()
   readonly #logger: Logger | undefined
   readonly #renewal: EntryRenewal
-  /** The data generation last told (setGeneration); undefined: unknown, nothing is renewed. */
-  #generation: number | undefined
-  /**
-   * Counts the expiries of everything (here, or announced by another instance). A load that was
-   * in flight across one may hold data from before the change that caused it, so it is stored
-   * already stale: served while the next read reloads it, never kept as fresh for a whole TTL.
-   */
-  #expiries = 0
-  /**
-   * When the last of those began. A copy in probation stored before it holds data from before the
-   * change (an import's expiry reaches the local store only after every shared key): it is never
-   * promoted to the shared tier, where it would pass for fresh for a whole TTL; the key is loaded.
-   */
-  #expiredAt = Number.NEGATIVE_INFINITY
   #renewed = 0
   #closed: Promise<void> | undefined
 
@@ -81,7 +62,7 @@ export class ResponseCache {
     this.#logger = options.logger
     this.#connectTimeoutMs = options.redisConnectTimeoutMs ?? 2000
     this.#probationSeconds = options.probationSeconds ?? 60
-    this.#backoff = new FailureBackoff(options.refreshFailureBackoffMs ?? 5000)
+    this.#loads = new EntryLoader(options, options.logger)
     this.#layers = buildCacheLayers(options, this.#prefix, this.#localPrefix, {
       onRedisError: (error) => this.#health?.changed(false, error),
       onBusResubscribed: () => this.#expireLocalCopies(),
@@ -103,14 +84,13 @@ export class ResponseCache {
       const health = this.#health
       if (!this.#layers.sharedL1) this.#redisPath = new RedisFastPath(redis, this.#prefix, () => health.settled)
       void this.#layers.bus?.onExpireAllElsewhere(() => {
-        this.#expiredEverything()
+        this.#loads.expiredEverything()
         this.#expireLocalStore()
       })
       this.#keyCounts = new KeyCountSampler(redis, this.#prefix, (options.keyCountIntervalSeconds ?? 60) * 1000, options.logger)
     }
     this.#renewal = new EntryRenewal(redis, this.#layers.sharedL1, this.#prefix)
     if (options.admission) this.#admission = new SharedTierAdmission(options.admission, (key) => this.#evicted(key))
-    if (options.loadLimits) this.#limiter = new LoadLimiter(options.loadLimits)
   }
 
   /** Where this cache's keys live in Redis: `<redisKeyPrefix>:<key>`. */
@@ -165,7 +145,7 @@ export class ResponseCache {
         key,
         ...policyTiming(policy),
         factory: (context) => this.#loadShared(key, policy, loader, call, admitted, context),
-        onFactoryError: (error) => this.#backgroundFailed(key, policy, error),
+        onFactoryError: (error) => this.#loads.backgroundFailed(key, policy, error),
       })
     } catch (error) {
       throw unwrapLoaderError(error)
@@ -189,7 +169,7 @@ export class ResponseCache {
     if (inShared || admitted || !admission) {
       if (!inShared && admission) {
         const promoted = this.#probationPath.fresh(key)
-        if (promoted && promoted.storedAt > this.#expiredAt && admission.admitLoaded(key, entryBytes(promoted))) {
+        if (promoted && !this.#loads.storedBeforeExpiry(promoted.storedAt) && admission.admitLoaded(key, entryBytes(promoted))) {
           void this.#layers.local.delete({ key })
           return promoted
         }
@@ -200,7 +180,7 @@ export class ResponseCache {
           return context.skip()
         }
       }
-      const entry = await this.#load(key, policy, loader, call, false, context)
+      const entry = await this.#loads.load(key, policy, loader, call, false, context)
       if (inShared || !admission || admission.admitLoaded(key, entryBytes(entry))) return entry
       // Larger than the whole admission budget: served, and kept in probation only.
       await this.#layers.local.set({ key, value: entry, ...policyTiming(this.#probationPolicy(policy)) })
@@ -221,8 +201,8 @@ export class ResponseCache {
       entry = await this.#layers.local.getOrSet<CacheEntry>({
         key,
         ...policyTiming(policy),
-        factory: (context) => this.#load(key, policy, loader, call, false, context),
-        onFactoryError: (error) => this.#backgroundFailed(key, policy, error),
+        factory: (context) => this.#loads.load(key, policy, loader, call, false, context),
+        onFactoryError: (error) => this.#loads.backgroundFailed(key, policy, error),
       })
     } catch (error) {
       throw unwrapLoaderError(error)
@@ -248,7 +228,7 @@ export class ResponseCache {
         key,
         ...policyTiming(policy),
         forceFresh: true,
-        factory: (context) => this.#load(key, policy, loader, {}, true, context),
+        factory: (context) => this.#loads.load(key, policy, loader, {}, true, context),
       })
     } catch (error) {
       throw unwrapLoaderError(error)
@@ -257,9 +237,9 @@ export class ResponseCache {
 
   /** The warmup's call: renews the stored value if it is reusable (entry-renewal.ts), else refresh(). Local-only keys are always loaded. */
   async warm(key: string, policy: CachePolicy, loader: () => Promise<unknown>): Promise<'renewed' | 'loaded'> {
-    if (!policy.localOnly && (await this.#renewal.renew(key, policy, this.#generation))) {
+    if (!policy.localOnly && (await this.#renewal.renew(key, policy, this.#loads.generation))) {
       this.#admission?.markWarm(key)
-      this.#backoff.forget(key)
+      this.#loads.backoff.forget(key)
       this.#renewed += 1
       return 'renewed'
     }
@@ -269,7 +249,7 @@ export class ResponseCache {
 
   /** The data generation, read after it was committed (so no load records one newer than its data); undefined: unknown. */
   setGeneration(generation: number | undefined): void {
-    this.#generation = generation
+    this.#loads.generation = generation
   }
 
   /** Values warm() renewed instead of loading, since start: for tests and diagnostics. */
@@ -289,18 +269,12 @@ export class ResponseCache {
    * Returns the number of keys.
    */
   async expireAll(): Promise<number> {
-    this.#expiredEverything()
+    this.#loads.expiredEverything()
     const { shared, local, sharedL1, localL1, redis, bus } = this.#layers
     // Told first, so that another instance's load in flight (old data) is stored already stale
     // instead of landing as fresh after the keys below are expired.
     await bus?.announceExpireAll().catch((error: unknown) => this.#logger?.warn({ err: error }, 'cache: could not tell the other instances to expire their local entries'))
     return expireAllKeys({ shared, local, sharedL1, localL1, redis, bus, prefix: this.#prefix, localPrefix: this.#localPrefix, logger: this.#logger })
-  }
-
-  /** Notes an expiry of everything, here or announced by another instance (#expiries, #expiredAt). */
-  #expiredEverything(): void {
-    this.#expiries += 1
-    this.#expiredAt = Date.now()
   }
 
   /** expire() for every entry of this instance's local store (searches, keys not admitted). */
@@ -311,15 +285,15 @@ export class ResponseCache {
 
   /** Removes `key` everywhere (L1 here and on other instances, Redis). The next read waits for the loader. */
   async delete(key: string): Promise<void> {
-    this.#backoff.forget(key)
+    this.#loads.backoff.forget(key)
     this.#admission?.forget(key)
     await Promise.all([this.#layers.shared.delete({ key }), this.#layers.local.delete({ key })])
   }
 
   /** Removes every key, here, in Redis and in the other instances' L1. Everything is cold afterwards. */
   async clear(): Promise<void> {
-    this.#expiredEverything()
-    this.#backoff.clear()
+    this.#loads.expiredEverything()
+    this.#loads.backoff.clear()
     this.#admission?.forgetAll()
     this.#keyCounts?.forget()
     await Promise.all([this.#layers.shared.clear(), this.#layers.local.clear()])
@@ -347,7 +321,7 @@ export class ResponseCache {
   async stats(): Promise<CacheStats> {
     const status = this.status()
     const sample = status.redisReachable ? this.#keyCounts?.latest() : undefined
-    return cacheStats(status, this.#requests.counts(), this.#layers, sample, this.#admission?.counts(), this.#limiter?.counts())
+    return cacheStats(status, this.#requests.counts(), this.#layers, sample, this.#admission?.counts(), this.#loads.limiter?.counts())
   }
 
   /** Counts the Redis keys now (a SCAN) instead of waiting for the background count; stats() reports it. */
@@ -371,42 +345,13 @@ export class ResponseCache {
     // bentocache disconnects L2 and the bus (our transport); disconnecting again is a no-op.
     this.#health?.close()
     this.#keyCounts?.close()
-    this.#limiter?.close()
+    this.#loads.limiter?.close()
     this.#closed ??= this.#bento.disconnectAll().finally(() => this.#layers.redis?.disconnect())
     return this.#closed
   }
 
   #provider(store: StoreName): CacheLayers['shared'] {
     return store === 'local' ? this.#layers.local : this.#layers.shared
-  }
-
-  async #load(key: string, policy: CachePolicy, loader: () => Promise<unknown>, call: CallRecord, forced: boolean, context: GetSetFactoryContext): Promise<CacheEntry> {
-    if (!forced) {
-      const failure = this.#backoff.recent(key)
-      if (failure !== undefined) throw failure
-    }
-    const generation = this.#generation
-    const expiries = this.#expiries
-    const value = forced || !this.#limiter ? await loader() : await this.#limiter.run(loader)
-    const now = Date.now()
-    const entry = await createEntry(value, now, generation)
-    // A value true only until a moment (an application window opening) is fresh only until then.
-    const { validUntil } = entry.stamp
-    if (this.#expiries !== expiries) context.setOptions({ ttl: 1 })
-    else if (validUntil !== undefined && validUntil - now < policy.ttlSeconds * 1000) context.setOptions({ ttl: Math.max(1000, validUntil - now) })
-    this.#backoff.forget(key)
-    call.produced = entry
-    return entry
-  }
-
-  #backgroundFailed(key: string, policy: CachePolicy, error: FactoryError): void {
-    if (!error.isBackgroundFactory) return // the caller gets this one
-    const cause = unwrapLoaderError(error)
-    // Shed for load: not the database failing, so no backoff (the stale value is served meanwhile).
-    if (cause instanceof BusyError) return
-    // A rethrown backoff error must not extend its own backoff.
-    if (!this.#backoff.record(key, cause)) return
-    this.#logger?.warn({ err: cause, key, policy: policy.name }, 'cache: background reload failed; serving the stale value')
   }
 
   /** A frequency-admitted key was pushed out of the admission budget: it leaves the shared tier. */
