@@ -2,11 +2,18 @@
 // and, when the test run has a Redis, memory + Redis (with the bus) and Redis without L1 (the
 // benchmark's configuration).
 import { skipUnlessServers, testRedisUrl } from '../helpers/env.ts'
+import type { ContractConfiguration } from './contract-support.ts'
+import { registerAdmissionContract } from './response-cache-admission.contract.ts'
 import { registerResponseCacheContract } from './response-cache.contract.ts'
 
-registerResponseCacheContract({ name: 'memory', options: {} })
+function registerContracts(configuration: ContractConfiguration): void {
+  registerResponseCacheContract(configuration)
+  registerAdmissionContract(configuration)
+}
+
+registerContracts({ name: 'memory', options: {} })
 
 if (skipUnlessServers('response cache contract with Redis', ['redis'])) {
-  registerResponseCacheContract({ name: 'memory + redis', options: { redisUrl: testRedisUrl }, redisUrl: testRedisUrl })
-  registerResponseCacheContract({ name: 'redis, no L1', options: { redisUrl: testRedisUrl, l1: false }, redisUrl: testRedisUrl })
+  registerContracts({ name: 'memory + redis', options: { redisUrl: testRedisUrl }, redisUrl: testRedisUrl })
+  registerContracts({ name: 'redis, no L1', options: { redisUrl: testRedisUrl, l1: false }, redisUrl: testRedisUrl })
 }
