@@ -38,10 +38,42 @@ export interface AdmissionCounts {
 /** Keys remembered as warm; far above any warm set, bounded so a bug cannot grow it without end. */
 const WARM_KEYS_MAX = 200_000
 
+/**
+ * A Set of at most `max` keys that forgets the least recently added one. Not an LRUCache: that
+ * allocates its slots for `max` entries up front (5.9 MB of heap for 200,000, measured in a heap
+ * snapshot), where a warm set holds a few thousand keys.
+ */
+class RecentKeys {
+  readonly #keys = new Set<string>()
+  constructor(private readonly max: number) {}
+
+  add(key: string): void {
+    this.#keys.delete(key)
+    this.#keys.add(key)
+    if (this.#keys.size > this.max) this.#keys.delete(this.#keys.values().next().value!)
+  }
+
+  has(key: string): boolean {
+    return this.#keys.has(key)
+  }
+
+  delete(key: string): void {
+    this.#keys.delete(key)
+  }
+
+  clear(): void {
+    this.#keys.clear()
+  }
+
+  get size(): number {
+    return this.#keys.size
+  }
+}
+
 export class SharedTierAdmission {
   readonly #options: AdmissionOptions
   readonly #sketch: FrequencySketch
-  readonly #warm: LRUCache<string, true>
+  readonly #warm = new RecentKeys(WARM_KEYS_MAX)
   readonly #admitted: LRUCache<string, number>
   #probationLoads = 0
   #evictions = 0
@@ -50,7 +82,6 @@ export class SharedTierAdmission {
     if (!Number.isInteger(options.minHits) || options.minHits < 1) throw new RangeError('admission minHits must be a positive integer')
     this.#options = options
     this.#sketch = new FrequencySketch(options.window)
-    this.#warm = new LRUCache({ max: WARM_KEYS_MAX })
     this.#admitted = new LRUCache({
       max: options.maxKeys,
       maxSize: options.maxBytes,
@@ -85,7 +116,7 @@ export class SharedTierAdmission {
 
   /** A warmup wrote `key`: it stays admitted and is no longer counted against the frequency budget. */
   markWarm(key: string): void {
-    this.#warm.set(key, true)
+    this.#warm.add(key)
     this.#admitted.delete(key)
   }
 

@@ -57,7 +57,7 @@ export class ClockBound {
  * ETag: a strong hash of those very bytes, so entries of equal bodies share one. Clients that
  * accept no compression are few (curl, some bots); this keeps what they ask for, up to 16 MB.
  */
-const decompressedIdentities = new LRUCache<string, Buffer>({ max: 10_000, maxSize: 16 * 1024 * 1024, sizeCalculation: (body) => Math.max(1, body.byteLength) })
+const decompressedIdentities = new LRUCache<string, Buffer>({ max: 2000, maxSize: 16 * 1024 * 1024, sizeCalculation: (body) => Math.max(1, body.byteLength) })
 
 export class CacheEntry {
   /** The ETag of the gzip bytes: the identity ETag with `-gzip` inside the quotes. */
