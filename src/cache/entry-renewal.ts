@@ -80,11 +80,11 @@ export class EntryRenewal {
     return true
   }
 
-  /** The header with a new life, if its entry is reusable. */
-  #renewed(header: Buffer, life: Life): Buffer | undefined {
-    const entry = entryOfHeader(header)
+  /** `stored` (a header alone, or a whole copy, full or compact) with a new life, if its entry is reusable. */
+  #renewed(stored: Buffer, life: Life): Buffer | undefined {
+    const entry = entryOfHeader(stored)
     if (!entry || !isReusable(entry, life.generation, life.now)) return undefined
-    return withNewLife(header, life.now, Math.min(life.now + life.ttl, entry.stamp.validUntil ?? Number.POSITIVE_INFINITY))
+    return withNewLife(stored, life.now, Math.min(life.now + life.ttl, entry.stamp.validUntil ?? Number.POSITIVE_INFINITY))
   }
 
   async #renewInRedis(redis: RenewingRedis, fullKey: string, header: Buffer, life: Life): Promise<boolean> {
@@ -109,11 +109,8 @@ export class EntryRenewal {
       lru.delete(fullKey)
       return this.#redis !== undefined
     }
-    const newHeader = this.#renewed(header, life)
-    if (!newHeader) return false
-    // The new header over the copy's own bodies, with the copy's marker (compact in memory, see entry-serializer.ts).
-    const renewed = Buffer.concat([newHeader, local.subarray(header.byteLength)])
-    renewed[0] = local[0]!
+    const renewed = this.#renewed(local, life)
+    if (!renewed) return false
     lru.set(fullKey, renewed, { ttl: life.physicalMs })
     return true
   }

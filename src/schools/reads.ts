@@ -234,18 +234,20 @@ export class SchoolReads {
 
   /** read()'s synchronous hit: the fresh copy in memory, or undefined (also for a remembered error: read() throws it). */
   #peek(key: string, policy: CachePolicy, hidden = policy.localOnly === true): CachedBody | undefined {
-    if (this.#knownErrors !== undefined && this.#knownErrors.size > 0 && this.#knownErrors.has(key)) return undefined
+    if (this.#knownError(key)) return undefined
     const entry = this.cache.peek(key, policy)
-    if (entry === undefined) return undefined
-    return hidden ? { entry, state: 'hit', private: true } : { entry, state: 'hit' }
+    return entry === undefined ? undefined : cachedBody(entry, 'hit', hidden)
+  }
+
+  /** The remembered error answer for `key`, if any (see #knownErrors). */
+  #knownError(key: string): AppError | undefined {
+    return this.#knownErrors !== undefined && this.#knownErrors.size > 0 ? this.#knownErrors.get(key) : undefined
   }
 
   /** `hidden`: the cache state is not told (a search, wherever it is cached). */
   private async read(key: string, policy: CachePolicy, loader: () => Promise<unknown>, hidden = policy.localOnly === true): Promise<CachedBody> {
-    if (this.#knownErrors !== undefined && this.#knownErrors.size > 0) {
-      const known = this.#knownErrors.get(key)
-      if (known) throw known
-    }
+    const known = this.#knownError(key)
+    if (known) throw known
     let result: Awaited<ReturnType<ResponseCache['getOrLoad']>>
     try {
       result = await this.cache.getOrLoad(key, policy, loader)
@@ -255,10 +257,13 @@ export class SchoolReads {
       if (error instanceof NotFoundError || (error instanceof InvalidParameterError && error.parameter === 'page')) this.#knownErrors?.set(key, error)
       throw error
     }
-    const { entry, state } = result
-    // A search's cache state would tell any client whether someone else searched that term.
-    return hidden ? { entry, state, private: true } : { entry, state }
+    return cachedBody(result.entry, result.state, hidden)
   }
+}
+
+/** A search's cache state would tell any client whether someone else searched that term: `hidden` keeps it private. */
+function cachedBody(entry: CachedBody['entry'], state: CachedBody['state'], hidden: boolean): CachedBody {
+  return hidden ? { entry, state, private: true } : { entry, state }
 }
 
 /** The first opening or closing of `windows` after `now` (epoch ms), if any. */

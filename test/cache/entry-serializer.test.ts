@@ -1,7 +1,7 @@
 // The storage format: an entry is one Buffer (header, identity, gzip and brotli bytes) that comes
 // back as the same bytes (views into the stored Buffer, not copies), kept in memory without the
-// identity bytes; anything else round-trips as
-// JSON; entries in the formats before this one are still read, and compressed as they are.
+// identity bytes; anything else round-trips as JSON; entries in the formats before this one are
+// still read, and compressed as they are.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import zlib from 'node:zlib'
