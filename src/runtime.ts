@@ -7,7 +7,7 @@ import { ResponseCache } from './cache/response-cache.ts'
 import { openDatabase } from './db/connect.ts'
 import type { Database } from './db/database.ts'
 import type { Logger } from './logger.ts'
-import { releaseWarmupGarbage } from './operations/heap-release.ts'
+import { releaseWarmupGarbage, watchBufferGarbage } from './operations/heap-release.ts'
 import { Metrics } from './operations/metrics.ts'
 import { importApplicationWindows, importBanding, type OverlayImportSummary } from './schools/import/overlay-import.ts'
 import { bundledSourceFiles, importSchools, type SchoolImportSummary, type SchoolSourceFiles } from './schools/import/schools-import.ts'
@@ -92,6 +92,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const engine = await buildWarmupEngine({ config, logger, db, cache, metrics, learning, registry: schools.registry, instanceId, role, prepareRun: () => schools.reads.learnGeneration() })
   const scheduler = await buildScheduler(config, options.schedule ?? false, { logger, instanceId, registry: schools.registry, ...engine })
   const rewarm = rewarmAfterImport({ config, logger, cache, runner: engine.runner, role })
+  const stopBufferWatch = role === 'cli' ? undefined : watchBufferGarbage()
 
   return {
     config, logger, db, cache, metrics, ...schools, learning, ...engine, scheduler, instanceId,
@@ -99,6 +100,7 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     importBanding: async (file) => rewarm(await importBanding(db, file)),
     importApplicationWindows: async (file) => rewarm(await importApplicationWindows(db, file)),
     close: async () => {
+      stopBufferWatch?.()
       await engine.runner.close()
       await engine.runProgress.close()
       await scheduler?.close()
