@@ -7,7 +7,7 @@ import { ResponseCache } from './cache/response-cache.ts'
 import { openDatabase } from './db/connect.ts'
 import type { Database } from './db/database.ts'
 import type { Logger } from './logger.ts'
-import { releaseWarmupGarbage, watchBufferGarbage } from './operations/heap-release.ts'
+import { BufferGarbageWatch, releaseWarmupGarbage } from './operations/heap-release.ts'
 import { Metrics } from './operations/metrics.ts'
 import { importApplicationWindows, importBanding, type OverlayImportSummary } from './schools/import/overlay-import.ts'
 import { bundledSourceFiles, importSchools, type SchoolImportSummary, type SchoolSourceFiles } from './schools/import/schools-import.ts'
@@ -92,7 +92,6 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
   const engine = await buildWarmupEngine({ config, logger, db, cache, metrics, learning, registry: schools.registry, instanceId, role, prepareRun: () => schools.reads.learnGeneration() })
   const scheduler = await buildScheduler(config, options.schedule ?? false, { logger, instanceId, registry: schools.registry, ...engine })
   const rewarm = rewarmAfterImport({ config, logger, cache, runner: engine.runner, role })
-  const stopBufferWatch = role === 'cli' ? undefined : watchBufferGarbage()
 
   return {
     config, logger, db, cache, metrics, ...schools, learning, ...engine, scheduler, instanceId,
@@ -100,7 +99,6 @@ export async function openRuntime(options: RuntimeOptions): Promise<Runtime> {
     importBanding: async (file) => rewarm(await importBanding(db, file)),
     importApplicationWindows: async (file) => rewarm(await importApplicationWindows(db, file)),
     close: async () => {
-      stopBufferWatch?.()
       await engine.runner.close()
       await engine.runProgress.close()
       await scheduler?.close()
@@ -200,6 +198,8 @@ async function buildWarmupEngine(deps: WarmupEngineDependencies): Promise<Warmup
   const runKeys = new WarmupRunKeys(deps.db)
   if (deps.role !== 'cli') await history.markInterrupted(deps.instanceId)
   const runs = new RunTracker(history)
+  // Collects the dead Buffers a run leaves in the old generation while it runs (heap-release.ts).
+  const bufferWatch = new BufferGarbageWatch()
   const runProgress = new RunProgressTracker({ board: config.redisUrl ? new RedisProgressBoard({ url: config.redisUrl, prefix: deploymentBoardPrefix(config.redisPrefix) }) : undefined, logger: deps.logger })
   const runner = new WarmupRunner({
     registry: deps.registry,
@@ -219,10 +219,12 @@ async function buildWarmupEngine(deps: WarmupEngineDependencies): Promise<Warmup
       runs.recordFinished(summary)
       runProgress.finish(summary)
       learning.warmupFinished()
+      bufferWatch.stop()
       releaseWarmupGarbage()
     },
   })
   runner.listenAll(runProgress)
+  runner.listenAll({ onPlan: () => bufferWatch.start() })
   const startRun: StartRun = (request) => {
     const { run, alreadyRunning } = runner.start(request)
     return { runId: run.runId, alreadyRunning, done: run.done }

@@ -1,65 +1,68 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { watchBufferGarbage } from '../../src/operations/heap-release.ts'
+import { BufferGarbagePolicy, BufferGarbageWatch } from '../../src/operations/heap-release.ts'
 
 const MB = 1024 * 1024
 
-/** Buffer bytes the test sets, and a collection that drops them to what is live. */
-function fakeProcess(): { bytes: number; live: number; collections: number; read: () => number; collect: () => void } {
-  const state = {
-    bytes: 10 * MB,
-    live: 10 * MB,
-    collections: 0,
-    read: () => state.bytes,
-    collect: () => {
-      state.collections += 1
-      state.bytes = state.live
-    },
-  }
-  return state
-}
-
-describe('watchBufferGarbage', () => {
-  it('collects once Buffer bytes grow past the threshold over the lowest reading, and not before', (t) => {
-    t.mock.timers.enable({ apis: ['setInterval'] })
-    const proc = fakeProcess()
-    const stop = watchBufferGarbage({ readBufferBytes: proc.read, collect: proc.collect, growthBytes: 8 * MB, checkEveryMs: 100 })
-    assert.ok(stop)
-    t.after(stop)
-    proc.bytes = 18 * MB
-    t.mock.timers.tick(100)
-    assert.equal(proc.collections, 0, 'exactly 8 MB of growth is not yet past it')
-    proc.bytes = 18 * MB + 1
-    t.mock.timers.tick(100)
-    assert.equal(proc.collections, 1)
-    assert.equal(proc.bytes, 10 * MB)
-    // The reading after the collection is the new base: 5 MB more is below the threshold.
-    proc.bytes = 15 * MB
-    t.mock.timers.tick(100)
-    assert.equal(proc.collections, 1)
+describe('BufferGarbagePolicy', () => {
+  it('asks for a full collection once the Buffer bytes surviving a scavenge pass the threshold over the last full collection', () => {
+    const policy = new BufferGarbagePolicy(10 * MB, { growthBytes: 8 * MB, minGapMs: 1000 })
+    assert.equal(policy.shouldCollectAfterScavenge(18 * MB, 0), false, 'exactly 8 MB of growth is not past it')
+    assert.equal(policy.shouldCollectAfterScavenge(18 * MB + 1, 10), true)
+    // What the collection left is the new base: 5 MB more is below the threshold.
+    policy.fullCollection(11 * MB)
+    assert.equal(policy.shouldCollectAfterScavenge(16 * MB, 5000), false)
   })
 
-  it('measures growth from the lowest reading, so V8 freeing Buffers itself moves the base down', (t) => {
-    t.mock.timers.enable({ apis: ['setInterval'] })
-    const proc = fakeProcess()
-    proc.bytes = 30 * MB
-    const stop = watchBufferGarbage({ readBufferBytes: proc.read, collect: proc.collect, growthBytes: 8 * MB, checkEveryMs: 100 })
-    t.after(() => stop?.())
-    proc.bytes = 12 * MB
-    t.mock.timers.tick(100)
-    proc.bytes = 21 * MB
-    t.mock.timers.tick(100)
-    assert.equal(proc.collections, 1, '21 MB is 9 MB over the lowest reading (12), though below the first (30)')
+  it('takes a full collection V8 ran itself as the new base too', () => {
+    const policy = new BufferGarbagePolicy(30 * MB, { growthBytes: 8 * MB, minGapMs: 1000 })
+    policy.fullCollection(12 * MB)
+    assert.equal(policy.shouldCollectAfterScavenge(21 * MB, 0), true, '9 MB over the last full collection (12 MB), though below the first reading (30 MB)')
   })
 
-  it('stops checking once stopped, and does nothing without a gc to call', (t) => {
-    t.mock.timers.enable({ apis: ['setInterval'] })
-    const proc = fakeProcess()
-    const stop = watchBufferGarbage({ readBufferBytes: proc.read, collect: proc.collect, growthBytes: 8 * MB, checkEveryMs: 100 })
-    stop?.()
-    proc.bytes = 100 * MB
-    t.mock.timers.tick(1000)
-    assert.equal(proc.collections, 0)
-    if (!(globalThis as { gc?: unknown }).gc) assert.equal(watchBufferGarbage({ readBufferBytes: proc.read }), undefined)
+  it('collects at most once per gap, however fast the bytes grow', () => {
+    const policy = new BufferGarbagePolicy(0, { growthBytes: 8 * MB, minGapMs: 1000 })
+    assert.equal(policy.shouldCollectAfterScavenge(100 * MB, 5000), true)
+    assert.equal(policy.shouldCollectAfterScavenge(100 * MB, 5500), false)
+    assert.equal(policy.shouldCollectAfterScavenge(100 * MB, 6000), true)
+  })
+})
+
+describe('BufferGarbageWatch', () => {
+  it('does nothing without a gc to call', () => {
+    if ((globalThis as { gc?: unknown }).gc) return
+    const watch = new BufferGarbageWatch()
+    watch.start()
+    assert.equal(watch.watching, false)
+  })
+
+  it('while started, runs the collection it is given once the Buffer bytes surviving real scavenges outgrow the threshold; not once stopped', async () => {
+    let collections = 0
+    // No gap between collections, so a watch left running would ask again below.
+    const watch = new BufferGarbageWatch(() => {
+      collections += 1
+    }, { minGapMs: 0 })
+    // Buffers kept alive across scavenges, as a warmup's in-flight ones are, until `limit` collections were asked for.
+    const hold = async (rounds: number, limit: number): Promise<void> => {
+      const held: Buffer[] = []
+      for (let round = 0; round < rounds && collections < limit; round++) {
+        for (let i = 0; i < 50; i++) held.push(Buffer.alloc(16 * 1024))
+        // JS garbage to make V8 scavenge, and a turn of the loop for the observer to be told.
+        const garbage: object[] = []
+        for (let i = 0; i < 20_000; i++) garbage.push({ round, i, text: `garbage ${i}` })
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    }
+    watch.start()
+    try {
+      assert.equal(watch.watching, true)
+      await hold(200, 1)
+      assert.equal(collections, 1, `no collection asked for with ${(process.memoryUsage().arrayBuffers / MB).toFixed(0)} MB in Buffers`)
+    } finally {
+      watch.stop()
+    }
+    assert.equal(watch.watching, false)
+    await hold(40, 2)
+    assert.equal(collections, 1, 'a stopped watch asks for nothing')
   })
 })
