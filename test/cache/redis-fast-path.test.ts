@@ -31,7 +31,7 @@ if (skipUnlessServers(SUITE, ['redis'])) {
 
     async function store(key: string, value: unknown, tags?: string[]): Promise<{ entry: CacheEntry; stored: Buffer }> {
       const entry = await createEntry(value, Date.now())
-      const stored = entrySerializer.serialize({ value: entry, createdAt: Date.now(), logicalExpiration: Date.now() + 60_000, ...(tags ? { tags } : {}) }) as Buffer
+      const stored = entrySerializer.serialize({ value: entry, createdAt: Date.now(), logicalExpiration: Date.now() + 60_000, ...(tags ? { tags } : {}) }) as unknown as Buffer
       await redis.set(`${prefix}:${key}`, stored)
       return { entry, stored }
     }
@@ -67,7 +67,7 @@ if (skipUnlessServers(SUITE, ['redis'])) {
       assertSameEntry(await path.fresh('empty'), entry)
       assert.equal(await path.fresh('missing'), undefined)
       const expired = await createEntry({ old: true }, Date.now() - 120_000)
-      await redis.set(`${prefix}:expired`, entrySerializer.serialize({ value: expired, createdAt: Date.now() - 120_000, logicalExpiration: Date.now() - 60_000 }) as Buffer)
+      await redis.set(`${prefix}:expired`, entrySerializer.serialize({ value: expired, createdAt: Date.now() - 120_000, logicalExpiration: Date.now() - 60_000 }) as unknown as Buffer)
       assert.equal(await path.fresh('expired'), undefined)
       await redis.set(`${prefix}:json`, entrySerializer.serialize({ value: { plain: 1 }, createdAt: Date.now(), logicalExpiration: Date.now() + 60_000 }) as string)
       assert.equal(await path.fresh('json'), undefined)
