@@ -1,22 +1,12 @@
-// Two ways the process hands back memory that a warmup used and no longer needs (README,
-// "Memory and the boot with workers"). Both need node's --expose-gc (package.json's start
-// script passes it); without it they do nothing.
-//
-// 1. Dead Buffers that reached V8's old generation. A warmup's working Buffers (JSON bytes,
-//    compressed outputs, the full entry written to Redis) outlive a couple of scavenges across
-//    their awaits, so they die in the old generation, and V8 runs no full collection for them:
-//    their bytes count towards none of its heap limits until external memory passes 64 MB.
-//    Over a boot warmup the process's ArrayBuffer bytes grew from 1 to 41 MB while 11 MB was
-//    live, and glibc kept the pages the dead ones took (its heap stayed at 44 MB). So after
-//    each scavenge (which frees the young ones) the Buffer bytes are read, and a full
-//    collection runs once they are 8 MB over the reading after the last full one: two or three
-//    per boot warmup, 25-55 ms each, and glibc's heap stayed at 23 MB (RSS after the boot warmup
-//    160 -> 140 MB). Reading after scavenges, not on a timer, matters: a server without L1
-//    allocates a 30 KB Buffer per request that a scavenge frees, and a timer saw that churn as
-//    garbage and collected ten times a second (Redis-only hits cost twice the CPU). The watch
-//    runs only while a warmup does.
-// 2. After a warmup run: two full collections 200 ms later shrink V8's own heap back from
-//    the warmup's peak (the first frees the garbage, the second the pages it emptied).
+// Handing back the memory a warmup used (README, "Memory and the boot with workers"); both need
+// node's --expose-gc (the start script passes it) and do nothing without it.
+// 1. During a run: its working Buffers die in V8's old generation, where no limit of V8's makes
+//    it collect them, and glibc keeps their pages (RSS +20 MB after the boot warmup). A full
+//    collection runs once the Buffer bytes read after a scavenge are 8 MB over those after the
+//    last full one. After scavenges, not on a timer: request churn (freed by scavenges) must
+//    not look like garbage, and during runs only: the observer costs a Redis-only hit CPU.
+// 2. After a run: two full collections shrink V8's heap back from the run's peak (the first
+//    frees the garbage, the second the pages it emptied).
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks'
 
 const SETTLE_MS = 200
