@@ -6,7 +6,7 @@
 // before the next key's work starts; while the loop runs late (LoopPressure: the event-loop
 // delay's p99 over the last quarter second above 20 ms, i.e. requests are queueing), only one
 // key is warmed at a time instead of `concurrency`; and while requests keep the loop busy
-// (utilization above 90% with at least `busyRequestsPerSecond` served), that one worker also
+// (utilization above 50% with at least `busyRequestsPerSecond` served), that one worker also
 // pauses `busyPauseMs` after each key, so a warmup takes a small share of a saturated loop
 // (about 1% for a renewal, 15-20% for a load) instead of competing with requests as an equal.
 // A warmup with no traffic to share the loop with runs at full speed.
@@ -81,7 +81,7 @@ export interface LoopPressureOptions {
   demand?: () => number
   /** Default 200: below it, requests are too few to compete with a warmup for the loop. */
   busyRequestsPerSecond?: number
-  /** Default 0.9. */
+  /** Default 0.5. */
   busyUtilization?: number
   /** The pause after each key while busy. Default 15 ms. */
   busyPauseMs?: number
@@ -89,7 +89,7 @@ export interface LoopPressureOptions {
 
 /** Whether a sample of the loop says requests are competing with a warmup for it. */
 export function loopBusy(utilization: number, requestsPerSecond: number, options: Pick<LoopPressureOptions, 'busyRequestsPerSecond' | 'busyUtilization'> = {}): boolean {
-  return utilization >= (options.busyUtilization ?? 0.9) && requestsPerSecond >= (options.busyRequestsPerSecond ?? 200)
+  return utilization >= (options.busyUtilization ?? 0.5) && requestsPerSecond >= (options.busyRequestsPerSecond ?? 200)
 }
 
 /** Whether this process's event loop is running late or busy with requests, sampled while a run warms keys. */

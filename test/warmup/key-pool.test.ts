@@ -40,10 +40,11 @@ class FixedPressure extends LoopPressure {
   }
 }
 
-test('busy means a nearly saturated loop and enough requests to compete for it', () => {
+test('busy means a loop at least half utilized and enough requests to compete for it', () => {
   assert.equal(loopBusy(0.95, 1000), true)
+  assert.equal(loopBusy(0.6, 1000), true, 'a loop that still keeps up, but whose queued requests would wait behind a key')
   assert.equal(loopBusy(0.95, 50), false, 'a warmup alone saturates the loop: without traffic it is not slowed')
-  assert.equal(loopBusy(0.5, 1000), false, 'traffic the loop keeps up with')
+  assert.equal(loopBusy(0.4, 1000), false, 'traffic the loop has time to spare for')
   assert.equal(loopBusy(0.8, 300, { busyUtilization: 0.75, busyRequestsPerSecond: 300 }), true)
 })
 
