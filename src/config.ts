@@ -184,7 +184,7 @@ function configFrom(env: Env) {
     /** Import the bundled data when the database is empty at start. */
     autoImport: env.AUTO_IMPORT,
     // Cache admission, memory bounds, load shedding and metrics access (issue 10).
-    /** Bound on the shared keys' L1 (bytes, UTF-16 as counted by the LRU). */
+    /** Bound on the shared keys' L1 in bytes (a Buffer's length, a string's UTF-16 size, as the LRU counts). */
     cacheL1MaxBytes: env.CACHE_L1_MAX_MB * MB,
     /** The local store (free-text searches and keys not admitted to the shared tier): entries and bytes. */
     cacheLocalMaxItems: env.CACHE_LOCAL_MAX_ITEMS,

@@ -36,7 +36,7 @@ export interface ResponseCacheOptions {
   l1?: boolean
   /** Default 20 000. */
   l1MaxItems?: number
-  /** Bound on L1 memory, counted as UTF-16 string size. Default 256 MiB. */
+  /** Bound on L1 memory in bytes (a Buffer's length, a string's UTF-16 size). Default 256 MiB. */
   l1MaxBytes?: number
   /** Default 1000. */
   localOnlyMaxItems?: number
@@ -92,7 +92,7 @@ export interface CacheStats extends CacheStatus, RequestCounts {
   /** Approximate number of stored keys: Redis keys under the prefix (L1 entries without Redis) plus local-only entries. */
   keys: number
   l1Keys: number
-  /** L1 size, UTF-16 string bytes. */
+  /** L1 size in bytes (a Buffer's length, a string's UTF-16 size). */
   l1Bytes: number
   /** The local store: local-only policies and keys not admitted to the shared tier. */
   localOnlyKeys: number
@@ -100,7 +100,7 @@ export interface CacheStats extends CacheStatus, RequestCounts {
   redisKeys?: number
   /** When redisKeys was counted (ISO time). */
   redisKeysCountedAt?: string
-  /** L1 plus local-only LRU size, as UTF-16 string bytes. */
+  /** L1 plus local-only LRU size in bytes (a Buffer's length, a string's UTF-16 size). */
   memoryBytes: number
   admission?: AdmissionCounts
   loads?: LoadLimiterCounts

@@ -32,7 +32,7 @@ export class Metrics {
   readonly #learnedKeys = new Gauge({ name: 'schools_learned_keys', help: 'Keys in the learned warm set (last learned warmup)', registers: [this.registry] })
 
   // Cache figures set at each scrape from cache.stats(), which is constant-time (no SCAN).
-  readonly #cacheBytes = new Gauge({ name: 'schools_cache_memory_bytes', help: 'In-process cache size (UTF-16 bytes) by store: l1 (shared keys), local (searches and keys in probation)', labelNames: ['store'] as const, registers: [this.registry] })
+  readonly #cacheBytes = new Gauge({ name: 'schools_cache_memory_bytes', help: "In-process cache size in bytes (the stored Buffers' lengths) by store: l1 (shared keys), local (searches and keys in probation)", labelNames: ['store'] as const, registers: [this.registry] })
   readonly #cacheRedisKeys = new Gauge({ name: 'schools_cache_redis_keys', help: 'Cache keys in Redis, from the last background count (CACHE_KEY_COUNT_SECONDS)', registers: [this.registry] })
   readonly #cacheAdmitted = new Gauge({ name: 'schools_cache_admitted_keys', help: 'Keys in the shared tier by why they were admitted: warm (a warmup wrote them), frequent (traffic repeated them; bounded by CACHE_ADMIT_MAX_KEYS)', labelNames: ['reason'] as const, registers: [this.registry] })
   readonly #cacheAdmittedBytes = new Gauge({ name: 'schools_cache_admitted_bytes', help: 'Bytes of the keys admitted by frequency (bounded by CACHE_ADMIT_MAX_MB)', registers: [this.registry] })
