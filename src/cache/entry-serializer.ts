@@ -125,6 +125,18 @@ export function compactForMemory<T extends Buffer | string>(stored: T): T {
   return compact as T
 }
 
+/**
+ * The compact entry made of a full entry's header (marker included) and its bytes after the
+ * identity bytes, the two parts a Redis-side cut returns (redis-fast-path.ts).
+ */
+export function compactFromParts(parts: readonly Buffer[]): Buffer {
+  const [header, compressed] = parts
+  if (parts.length !== 2 || !header || !compressed || header[0] !== BINARY) throw new Error('not the two parts of a binary entry')
+  const compact = Buffer.concat([header, compressed])
+  compact[0] = COMPACT
+  return compact
+}
+
 /** The entry a header (headerOf) describes, without its bodies: enough to judge whether it can be reused. */
 export function entryOfHeader(header: Buffer): CacheEntry | undefined {
   try {

@@ -12,11 +12,13 @@
 // per hit is less to read, and less garbage for V8 to collect (`npm run bench`, "Redis only").
 import type { Redis } from 'ioredis'
 import { CacheEntry } from './cache-entry.ts'
-import { entrySerializer, isStoredEntryExpired } from './entry-serializer.ts'
+import { compactFromParts, entrySerializer, isStoredEntryExpired } from './entry-serializer.ts'
 
 /**
- * KEYS[1]'s value in compact form when it is a binary entry ('B'), else as it is; nil when there
- * is none. Its first 512 bytes hold the header unless it carries many tags (then read again).
+ * KEYS[1]'s value as two parts, its header and its bytes after the identity bytes, when it is a
+ * binary entry ('B'); else the value as it is; nil when there is none. Its first 512 bytes hold
+ * the header unless it carries many tags (then read again). Two parts rather than one string:
+ * joining them in Lua cost Redis a third more CPU per call (28 against 19 µs).
  */
 const COMPACT_READ_SCRIPT = `
 local head = redis.call('GETRANGE', KEYS[1], 0, 511)
@@ -25,10 +27,10 @@ if string.byte(head, 1) ~= 66 then return redis.call('GET', KEYS[1]) end
 local headerEnd = 5 + struct.unpack('>I4', string.sub(head, 2, 5))
 if headerEnd > #head then head = redis.call('GETRANGE', KEYS[1], 0, headerEnd - 1) end
 local identityLength = cjson.decode(string.sub(head, 6, headerEnd)).lengths[1]
-return 'C' .. string.sub(head, 2, headerEnd) .. redis.call('GETRANGE', KEYS[1], headerEnd + identityLength, -1)
+return { string.sub(head, 1, headerEnd), redis.call('GETRANGE', KEYS[1], headerEnd + identityLength, -1) }
 `
 
-type CompactReading = Redis & { readCompactEntryBuffer(key: string): Promise<Buffer | null> }
+type CompactReading = Redis & { readCompactEntryBuffer(key: string): Promise<Buffer | Buffer[] | null> }
 
 export class RedisFastPath {
   readonly #redis: CompactReading
@@ -46,7 +48,7 @@ export class RedisFastPath {
   /** The fresh value of `key` in Redis, or undefined (none, past its TTL, Redis not settled, or an error). */
   async fresh(key: string): Promise<CacheEntry | undefined> {
     if (this.#redis.status !== 'ready' || !this.settled()) return undefined
-    let stored: Buffer | null
+    let stored: Buffer | Buffer[] | null
     try {
       stored = await this.#redis.readCompactEntryBuffer(`${this.prefix}:${key}`)
     } catch {
@@ -55,7 +57,7 @@ export class RedisFastPath {
     if (stored === null) return undefined
     let entry: unknown
     try {
-      entry = entrySerializer.deserialize(stored).value
+      entry = entrySerializer.deserialize(Array.isArray(stored) ? compactFromParts(stored) : stored).value
     } catch {
       return undefined // bentocache's read reports it
     }

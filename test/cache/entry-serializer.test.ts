@@ -7,7 +7,7 @@ import { test } from 'node:test'
 import zlib from 'node:zlib'
 import fc from 'fast-check'
 import { CacheEntry, createEntry, strongEtag } from '../../src/cache/cache-entry.ts'
-import { compactForMemory, entrySerializer, headerOf, isStoredEntryExpired, withNewLife } from '../../src/cache/entry-serializer.ts'
+import { compactForMemory, compactFromParts, entrySerializer, headerOf, isStoredEntryExpired, withNewLife } from '../../src/cache/entry-serializer.ts'
 
 const decoded = (entry: CacheEntry) => ({
   identity: entry.identity.toString('utf8'),
@@ -103,4 +103,14 @@ test('values that are not entries round-trip as JSON, and plain JSON from the de
 test('a truncated entry is refused, never served short', async () => {
   const stored = entrySerializer.serialize({ value: await createEntry({ a: 'b'.repeat(100) }), createdAt: 1, logicalExpiration: 2 }) as unknown as Buffer
   assert.throws(() => entrySerializer.deserialize(stored.subarray(0, stored.length - 3)), /does not match/)
+})
+
+test('a compact entry made from the two parts a Redis-side cut returns is the one memory keeps; other parts are refused', async () => {
+  const entry = await createEntry({ items: ['學校', 'school'] }, 1000)
+  const stored = asBuffer(entrySerializer.serialize({ value: entry, createdAt: 1000, logicalExpiration: 2000 }))
+  const headerEnd = headerOf(stored)!.byteLength
+  const parts = [stored.subarray(0, headerEnd), stored.subarray(headerEnd + entry.identity.byteLength)]
+  assert.ok(compactFromParts(parts).equals(compactForMemory(stored)))
+  assert.throws(() => compactFromParts([parts[0]!]), /two parts/)
+  assert.throws(() => compactFromParts([Buffer.from('J{}'), parts[1]!]), /two parts/)
 })
