@@ -77,6 +77,7 @@ export const ENV_SCHEMA = Type.Object({
   WARM_LEARNED: flag(true),
   WARM_LEARNED_COVERAGE: Type.Number({ default: 0.999, minimum: 0, maximum: 1 }),
   WARM_LEARNED_MAX_KEYS: int(2000, 1, 100_000),
+  WARM_LEARNED_MIN_REQUESTS: int(2, 1, 1_000_000),
   WARM_LEARNED_DAYS: int(7, 1, 366),
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 16, writeOnly: true })),
   WORKERS: int(1, 1, 64),
@@ -234,6 +235,8 @@ function configFrom(env: Env) {
     /** Share of the window's requests the warm set should cover with the learned keys. */
     warmLearnedCoverage: env.WARM_LEARNED_COVERAGE,
     warmLearnedMaxKeys: env.WARM_LEARNED_MAX_KEYS,
+    /** Requests a key needs in the window to be learned: one request is not traffic that repeats. */
+    warmLearnedMinRequests: env.WARM_LEARNED_MIN_REQUESTS,
     warmLearnedDays: env.WARM_LEARNED_DAYS,
     // HTTP hygiene (issue 10, HTTP side)
     /** Proxies whose X-Forwarded-For is believed (addresses, CIDRs, or proxy-addr's loopback/linklocal/uniquelocal); empty: none. */

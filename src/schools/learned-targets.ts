@@ -25,6 +25,8 @@ export interface LearnedSettings {
   /** Target share of the window's requests (0..1). */
   coverage: number
   maxKeys: number
+  /** Requests a key needs in the window to be learned (pinned keys need none). */
+  minRequests?: number
   windowDays: number
 }
 
@@ -98,7 +100,7 @@ export class LearnedWarmSet {
   /** What the next learned warmup would warm and drop, without warming or saving anything. */
   async plan(now = Date.now()): Promise<LearnedPlan> {
     if (!this.options.settings.enabled) return { keys: [], dropped: [], total: 0, coveredShare: 0 }
-    const { coverage, maxKeys, windowDays } = this.options.settings
+    const { coverage, maxKeys, minRequests, windowDays } = this.options.settings
     const hours = windowDays * 24
     // One statement at a time: this runs while the other targets list their keys, on a shared pool.
     const candidates = await this.store.topKeys(hours, maxKeys * CANDIDATE_FACTOR + 100, now)
@@ -108,7 +110,7 @@ export class LearnedWarmSet {
     // school's detail) are not warm after a restart, so a popular one is still learned.
     const alreadyWarm = await this.#otherTargetKeys(this.registry.resolveGroups())
     const total = classes.reduce((sum, row) => sum + row.requests, 0)
-    const selection = selectLearned(candidates, total, { coverage, maxKeys, alreadyWarm: (key) => alreadyWarm.has(key), pinned: this.options.control.pin, excluded: this.#excluded })
+    const selection = selectLearned(candidates, total, { coverage, maxKeys, ...(minRequests === undefined ? {} : { minRequests }), alreadyWarm: (key) => alreadyWarm.has(key), pinned: this.options.control.pin, excluded: this.#excluded })
     const filterOptions = new Map<Level, FilterOptions>()
     for (const level of LEVELS) filterOptions.set(level, await this.repository.filterOptions(level))
     const needsSchools = selection.keys.some((row) => row.key.startsWith('detail:'))

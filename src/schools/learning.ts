@@ -50,7 +50,7 @@ export function openLearning(deps: LearningDependencies): Learning {
   const { config, logger, metrics } = deps
   const store = new RequestStatsStore(deps.db, config.requestStatsKeysPerHour)
   const learned = new LearnedWarmSet(deps.registry, deps.reads, deps.repository, store, {
-    settings: { enabled: config.warmLearned && config.requestStats, coverage: config.warmLearnedCoverage, maxKeys: config.warmLearnedMaxKeys, windowDays: config.warmLearnedDays },
+    settings: { enabled: config.warmLearned && config.requestStats, coverage: config.warmLearnedCoverage, maxKeys: config.warmLearnedMaxKeys, minRequests: config.warmLearnedMinRequests, windowDays: config.warmLearnedDays },
     control: deps.control ?? loadLearnedControl(),
     onDropped: (dropped) => logger.info({ key: dropped.key, reason: dropped.reason }, `learned warm key dropped: ${dropped.key}: ${dropped.reason}`),
     onPlanned: (plan) => {

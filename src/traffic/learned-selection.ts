@@ -1,13 +1,15 @@
 // Which learned keys to warm: the most requested keys that, added to what is warm already,
-// cover a target share of the recent requests, at most `maxKeys` of them. Pinned keys always
-// come first; excluded keys never come. Pure, so the warm target and the coverage report
-// compute the same answer.
+// cover a target share of the recent requests, at most `maxKeys` of them, each asked for at least
+// `minRequests` times. Pinned keys always come first; excluded keys never come. Pure, so the
+// warm target and the coverage report compute the same answer.
 import type { KeyTotal } from './stats-store.ts'
 
 export interface LearnedSelectionOptions {
   /** Target share of all requests in the window (0..1). */
   coverage: number
   maxKeys: number
+  /** Requests a key needs to be chosen (pinned keys need none); default 1. */
+  minRequests?: number
   /** Keys the other warm targets keep warm already (they count towards the coverage, not towards maxKeys). */
   alreadyWarm: (key: string) => boolean
   pinned?: readonly string[]
@@ -42,6 +44,7 @@ export function selectLearned(candidates: readonly KeyTotal[], total: number, op
   const target = options.coverage * total
   for (const candidate of candidates) {
     if (covered >= target || chosen.length >= options.maxKeys) break
+    if (candidate.requests < (options.minRequests ?? 1)) continue
     if (seen.has(candidate.key) || excluded(candidate.key) || options.alreadyWarm(candidate.key)) continue
     seen.add(candidate.key)
     chosen.push(candidate)

@@ -24,3 +24,11 @@ test('never more than maxKeys; pins first; excluded keys and prefixes never', ()
 test('no traffic, nothing learned', () => {
   assert.deepEqual(selectLearned([], 0, { coverage: 0.995, maxKeys: 10, alreadyWarm: () => false }), { keys: [], total: 0, coveredShare: 0 })
 })
+
+test('a key asked for fewer than minRequests times is not learned, whatever the coverage still missing; a pinned one is', () => {
+  const quiet = [row('twice', 2), row('once-a', 1), row('once-b', 1)]
+  const selection = selectLearned(quiet, 4, { coverage: 0.999, maxKeys: 10, minRequests: 2, alreadyWarm: () => false, pinned: ['once-b'] })
+  assert.deepEqual(selection.keys.map((key) => key.key), ['once-b', 'twice'])
+  assert.equal(selection.coveredShare, 0.75)
+  assert.deepEqual(selectLearned(quiet, 4, { coverage: 0.999, maxKeys: 10, alreadyWarm: () => false }).keys.map((key) => key.key), ['twice', 'once-a', 'once-b'], 'minRequests defaults to 1')
+})
