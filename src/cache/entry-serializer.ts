@@ -120,14 +120,13 @@ export function compactForMemory<T extends Buffer | string>(stored: T): T {
   const { header, headerEnd } = readHeader(stored)
   const identityLength = header.lengths[0]
   if (identityLength === 0) return stored
-  const compact = Buffer.concat([stored.subarray(0, headerEnd), stored.subarray(headerEnd + identityLength)])
-  compact[0] = COMPACT
-  return compact as T
+  return compactFromParts([stored.subarray(0, headerEnd), stored.subarray(headerEnd + identityLength)]) as T
 }
 
 /**
  * The compact entry made of a full entry's header (marker included) and its bytes after the
- * identity bytes, the two parts a Redis-side cut returns (redis-fast-path.ts).
+ * identity bytes: what compactForMemory cuts out of a full entry, and what a Redis-side cut returns
+ * (redis-fast-path.ts).
  */
 export function compactFromParts(parts: readonly Buffer[]): Buffer {
   const [header, compressed] = parts
