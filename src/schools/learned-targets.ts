@@ -26,7 +26,7 @@ export interface LearnedSettings {
   coverage: number
   maxKeys: number
   /** Requests a key needs in the window to be learned (pinned keys need none). */
-  minRequests?: number
+  minRequests: number
   windowDays: number
 }
 
@@ -110,7 +110,7 @@ export class LearnedWarmSet {
     // school's detail) are not warm after a restart, so a popular one is still learned.
     const alreadyWarm = await this.#otherTargetKeys(this.registry.resolveGroups())
     const total = classes.reduce((sum, row) => sum + row.requests, 0)
-    const selection = selectLearned(candidates, total, { coverage, maxKeys, ...(minRequests === undefined ? {} : { minRequests }), alreadyWarm: (key) => alreadyWarm.has(key), pinned: this.options.control.pin, excluded: this.#excluded })
+    const selection = selectLearned(candidates, total, { coverage, maxKeys, minRequests, alreadyWarm: (key) => alreadyWarm.has(key), pinned: this.options.control.pin, excluded: this.#excluded })
     const filterOptions = new Map<Level, FilterOptions>()
     for (const level of LEVELS) filterOptions.set(level, await this.repository.filterOptions(level))
     const needsSchools = selection.keys.some((row) => row.key.startsWith('detail:'))
