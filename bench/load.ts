@@ -23,6 +23,8 @@ export interface LoadOptions {
   durationSeconds: number
   /** Request headers, e.g. Accept-Encoding for the compressed variants. */
   headers?: Record<string, string>
+  /** Paths each connection asks for in turn, instead of the url's own. */
+  paths?: readonly string[]
   /** Called with each 2xx response's completion time (epoch ms) and latency (ms): the per-second series of warmup-serving.ts. */
   onResponse?: (atMs: number, latencyMs: number) => void
 }
@@ -36,7 +38,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     finish = (error, result) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(result))
   })
   // The callback form: the promise form would also reject unobserved on a setup error.
-  const instance = autocannon({ url: options.url, connections: options.connections, duration: options.durationSeconds, pipelining: 1, ...(options.headers ? { headers: options.headers } : {}) }, (error, result) => finish(error, result))
+  const instance = autocannon({ url: options.url, connections: options.connections, duration: options.durationSeconds, pipelining: 1, ...(options.headers ? { headers: options.headers } : {}), ...(options.paths ? { requests: options.paths.map((path) => ({ method: 'GET' as const, path })) } : {}) }, (error, result) => finish(error, result))
   instance.on('response', (_client, statusCode, resBytes, responseTime) => {
     if (statusCode < 200 || statusCode >= 300) return
     if (count === latencies.length) {

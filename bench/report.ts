@@ -104,6 +104,24 @@ function warmupLabel(kind: WarmupKind): string {
 
 const mb = (bytes: number): string => fixed(bytes / 1024 / 1024, 0)
 
+function modeRow(m: ModeSummary): string {
+  return `| ${m.title} | ${thousands(m.requestsPerSecond)} | ${fixed(m.rpsRatio)} | ${fixed(m.p50Ms)} | ${fixed(m.p99Ms)} | ${fixed(m.p99Ratio)} | ${fixed(m.p999Ms)} | ${fixed(m.maxMs, 1)} | ${thousands(m.wireBytes)} | ${fixed(m.queriesPer1000, 1)} | ${fixed(m.serverCpuMicrosPerRequest, 0)} | ${fixed(m.cpuPerRequestRatio)} | ${fixed(m.serverCpuPercent, 0)}% | ${fixed(m.loadGeneratorCpuPercent, 0)}% |${m.failures > 0 ? ` **${m.failures} failed requests**` : ''}`
+}
+
+/** The many-keys modes (throughput.ts), each against its own reference: L1 on the same keys for Redis-only. */
+function manyKeysTable(result: ThroughputResult): string[] {
+  const spread = result.modes.filter((m) => m.keys !== undefined)
+  if (spread.length === 0) return []
+  return [
+    '',
+    `The same servers over ${thousands(spread[0]!.keys!)} keys (page 1 of every filter value of the level, each connection asking for them in turn), so the requests one turn of the event loop parses seldom share a key: the single-key rows above are a hot key, whose concurrent Redis reads are read once. The x columns are against the ceiling for L1 and against L1 on the same keys for Redis-only (the bodies differ from the ceiling's).`,
+    '',
+    '| mode | req/s | x | p50 ms | p99 ms | x | p99.9 ms | max ms | wire bytes | DB queries / 1,000 req | server CPU µs / req | x | server CPU | autocannon CPU |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...spread.map(modeRow),
+  ]
+}
+
 function throughputTable(result: ThroughputResult, options: BenchResults['options']): string[] {
   const ceiling = mode(result, 'ceiling')
   // Closed loop: each connection waits for its response, so mean latency = connections / throughput.
@@ -113,10 +131,10 @@ function throughputTable(result: ThroughputResult, options: BenchResults['option
     '',
     '| mode | req/s | x ceiling | p50 ms | p99 ms | x | p99.9 ms | max ms | wire bytes | DB queries / 1,000 req | server CPU µs / req | x | server CPU | autocannon CPU |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...result.modes.map((m) =>
-      `| ${m.title} | ${thousands(m.requestsPerSecond)} | ${fixed(m.rpsRatio)} | ${fixed(m.p50Ms)} | ${fixed(m.p99Ms)} | ${fixed(m.p99Ratio)} | ${fixed(m.p999Ms)} | ${fixed(m.maxMs, 1)} | ${thousands(m.wireBytes)} | ${fixed(m.queriesPer1000, 1)} | ${fixed(m.serverCpuMicrosPerRequest, 0)} | ${fixed(m.cpuPerRequestRatio)} | ${fixed(m.serverCpuPercent, 0)}% | ${fixed(m.loadGeneratorCpuPercent, 0)}% |${m.failures > 0 ? ` **${m.failures} failed requests**` : ''}`),
+    ...result.modes.filter((m) => m.keys === undefined).map(modeRow),
     '',
     `Latency at a fixed number of connections is throughput in disguise: each connection sends its next request when the last one returns, so mean latency = connections / req/s (Little's law). A mean of 10 ms at ${options.connections} connections takes ${thousands(neededRps)} req/s, a p99 of 10 ms more; the ceiling here does ${thousands(ceiling?.requestsPerSecond ?? Number.NaN)} req/s (mean ${fixed(options.connections / ((ceiling?.requestsPerSecond ?? Number.NaN) / 1000))} ms). Server CPU per request does not depend on that and moves less than req/s when other processes take the cores (it still moves: a starved server batches less per wake-up), so it is the better column for comparing the modes' own work. Server and autocannon CPU well under 100% mean other processes had the cores.`,
+    ...manyKeysTable(result),
   ]
   if (result.memory && result.memory.length > 0) {
     lines.push(

@@ -11,6 +11,7 @@ import type { BenchOptions } from './options.ts'
 import type { MemoryFigures, Payload } from './protocol.ts'
 import { ServerProcess } from './server-process.ts'
 import { median } from './stats.ts'
+import { BENCH_LEVEL } from './baseline-servers.ts'
 
 /** One server process of the comparison. */
 export type ServerKey = 'ceiling' | 'stubbed' | 'l1' | 'l1-nostats' | 'redis' | 'naive' | 'nocache'
@@ -38,6 +39,34 @@ export interface ModeDefinition {
   server: ServerKey
   encoding: Encoding
   title: string
+  /** Set for the many-keys modes: the list pages each connection asks for in turn (BENCH_PATH otherwise). */
+  paths?: readonly string[]
+  /** The mode its ratios are taken against, in the same round: the ceiling of its encoding unless set. */
+  reference?: ModeKey
+}
+
+/**
+ * The many-keys modes: L1 and Redis-only hits, br, over page 1 of every filter value (about 80
+ * warm keys), each connection asking for them in turn, so the requests of one turn of the event
+ * loop seldom share a key. The Redis-only one is compared with L1 on the same keys (the bodies
+ * differ from the ceiling's). The single-key modes show a hot key, where concurrent Redis reads
+ * of one key are read once (redis-fast-path.ts); these show a spread of keys.
+ */
+function manyKeysModes(paths: readonly string[]): ModeDefinition[] {
+  const title = `${paths.length} list pages in turn, br`
+  return [
+    { key: 'l1-br-keys', server: 'l1', encoding: 'br', title: `${SERVER_TITLES.l1}, ${title}`, paths },
+    { key: 'redis-br-keys', server: 'redis', encoding: 'br', title: `${SERVER_TITLES.redis}, ${title}`, paths, reference: 'l1-br-keys' },
+  ]
+}
+
+/** Page 1 of every filter value of the bench's level that has schools: keys the default warmup keeps warm. */
+async function filterPagePaths(baseUrl: string): Promise<string[]> {
+  const response = await rawGet(`${baseUrl}/api/schools/filters?level=${BENCH_LEVEL}`)
+  if (response.status !== 200) throw new Error(`GET /api/schools/filters answered ${response.status}`)
+  const { filters } = JSON.parse(response.body.toString('utf8')) as { filters: Record<string, Array<{ code: string; count: number }>> }
+  return Object.entries(filters).flatMap(([field, values]) =>
+    values.filter((value) => value.count > 0).map((value) => `/api/schools/${BENCH_LEVEL}?${field}=${encodeURIComponent(value.code)}`))
 }
 
 /** The modes of `servers` × `encodings`, grouped by encoding so each is loaded right after its own ceiling. */
@@ -90,6 +119,9 @@ export interface ModeSummary {
   server: ServerKey
   encoding: Encoding
   title: string
+  /** The many-keys modes: how many keys, and the mode their ratios are against (if not the ceiling). */
+  keys?: number
+  reference?: ModeKey
   requestsPerSecond: number
   p50Ms: number
   p99Ms: number
@@ -202,7 +234,7 @@ async function measure(server: ServerProcess, mode: ModeDefinition, options: Ben
   const ownCpu = process.cpuUsage()
   const started = performance.now()
   const headers = acceptEncoding(mode.encoding)
-  const load = await runLoad({ url: `${server.url}${BENCH_PATH}`, connections: options.connections, durationSeconds, ...(headers ? { headers } : {}) })
+  const load = await runLoad({ url: `${server.url}${BENCH_PATH}`, connections: options.connections, durationSeconds, ...(headers ? { headers } : {}), ...(mode.paths ? { paths: mode.paths } : {}) })
   const elapsedMicros = (performance.now() - started) * 1000
   const own = process.cpuUsage(ownCpu)
   const after = await server.counters()
@@ -230,6 +262,7 @@ export async function measureThroughput(env: BenchEnvironment, schema: string, p
     const payloadIdentical: Record<string, boolean> = {}
     // The first request of the naive server fills its Redis key, so its load is all hits.
     for (const mode of modes) payloadIdentical[mode.key] = await sameBytes(`${serverOf(mode).url}${BENCH_PATH}`, mode.encoding, reference)
+    if (servers.has('redis') && encodings.includes('br')) modes.push(...manyKeysModes(await filterPagePaths(servers.get('l1')!.url)))
     const appWarmupMs: Record<string, number> = {}
     for (const server of ['l1', 'l1-nostats', 'redis'] as const) {
       const warmupMs = servers.get(server)?.warmupMs
@@ -242,7 +275,7 @@ export async function measureThroughput(env: BenchEnvironment, schema: string, p
       log(`  JIT warm-up: ${options.warmupSeconds} s per mode, not recorded`)
       for (const mode of modes) {
         const headers = acceptEncoding(mode.encoding)
-        await runLoad({ url: `${serverOf(mode).url}${BENCH_PATH}`, connections: options.connections, durationSeconds: options.warmupSeconds, ...(headers ? { headers } : {}) })
+        await runLoad({ url: `${serverOf(mode).url}${BENCH_PATH}`, connections: options.connections, durationSeconds: options.warmupSeconds, ...(headers ? { headers } : {}), ...(mode.paths ? { paths: mode.paths } : {}) })
       }
     }
 
@@ -258,8 +291,8 @@ export async function measureThroughput(env: BenchEnvironment, schema: string, p
       }
       for (const mode of modes) {
         const result = results.get(mode.key)!
-        // Each mode against the ceiling sending the same encoding, in the same round.
-        const ceiling = results.get(mode.encoding === 'identity' ? 'ceiling' : `ceiling-${mode.encoding}`)!
+        // Each mode against its reference (the ceiling sending the same encoding unless set), in the same round.
+        const ceiling = results.get(mode.reference ?? (mode.encoding === 'identity' ? 'ceiling' : `ceiling-${mode.encoding}`))!
         measurements.get(mode.key)!.push({
           ...result,
           round,
@@ -288,6 +321,8 @@ export async function measureThroughput(env: BenchEnvironment, schema: string, p
         server: mode.server,
         encoding: mode.encoding,
         title: mode.title,
+        ...(mode.paths ? { keys: mode.paths.length } : {}),
+        ...(mode.reference ? { reference: mode.reference } : {}),
         requestsPerSecond: of((m) => m.requestsPerSecond),
         p50Ms: of((m) => m.p50Ms),
         p99Ms: of((m) => m.p99Ms),
