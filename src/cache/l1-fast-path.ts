@@ -23,6 +23,12 @@ export class L1FastPath {
 
   /** The fresh copy of `key`, or undefined (none, or past its TTL). */
   fresh(key: string): CacheEntry | undefined {
+    const entry = this.held(key)
+    return entry && !isStoredEntryExpired(entry) ? entry : undefined
+  }
+
+  /** The copy of `key`, fresh or past its TTL, or undefined (none). */
+  held(key: string): CacheEntry | undefined {
     const stored = this.lru?.get(`${this.prefix}:${key}`)
     if (stored === undefined) return undefined
     let parsed = this.#parsed.get(key)
@@ -30,7 +36,7 @@ export class L1FastPath {
       parsed = { stored, entry: entrySerializer.deserialize(stored).value as CacheEntry }
       this.#parsed.set(key, parsed)
     }
-    return isStoredEntryExpired(parsed.entry) ? undefined : parsed.entry
+    return parsed.entry
   }
 
   /** Whether the LRU holds a copy of `key` (fresh or not), without touching its recency. */

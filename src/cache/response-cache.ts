@@ -155,7 +155,16 @@ export class ResponseCache {
       if (!call.local) throw new Error(`cache: no value for '${key}' after a skipped load`)
       return call.local
     }
-    return { entry, state: stateOf(entry, call) }
+    const state = stateOf(entry, call)
+    if (state === 'stale') {
+      // With both copies past their TTL, bentocache serves Redis's while it reloads, even when L1's
+      // is newer: after a Redis outage, Redis still holds the value from before it, and L1 the one
+      // loaded during it (an invalidation this instance made then). The newer one is served (fresh
+      // if a reload stored it while this read waited).
+      const held = this.#fastPath.held(key)
+      if (held && held.storedAt > entry.storedAt) return { entry: held, state: stateOf(held, call) }
+    }
+    return { entry, state }
   }
 
   /**
