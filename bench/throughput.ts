@@ -6,7 +6,7 @@ import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import type { BenchEnvironment } from './environment.ts'
-import { runLoad, type LoadResult } from './load.ts'
+import { runLoad, type LoadOptions, type LoadResult } from './load.ts'
 import type { BenchOptions } from './options.ts'
 import type { MemoryFigures, Payload } from './protocol.ts'
 import { ServerProcess } from './server-process.ts'
@@ -229,12 +229,17 @@ async function startServers(env: BenchEnvironment, schema: string, prefix: strin
   }
 }
 
+/** The load of one mode: its encoding's Accept-Encoding, on BENCH_PATH or on its paths in turn. */
+function modeLoad(server: ServerProcess, mode: ModeDefinition, options: BenchOptions, durationSeconds: number): LoadOptions {
+  const headers = acceptEncoding(mode.encoding)
+  return { url: `${server.url}${BENCH_PATH}`, connections: options.connections, durationSeconds, ...(headers ? { headers } : {}), ...(mode.paths ? { paths: mode.paths } : {}) }
+}
+
 async function measure(server: ServerProcess, mode: ModeDefinition, options: BenchOptions, durationSeconds: number): Promise<LoadCost> {
   const before = await server.counters()
   const ownCpu = process.cpuUsage()
   const started = performance.now()
-  const headers = acceptEncoding(mode.encoding)
-  const load = await runLoad({ url: `${server.url}${BENCH_PATH}`, connections: options.connections, durationSeconds, ...(headers ? { headers } : {}), ...(mode.paths ? { paths: mode.paths } : {}) })
+  const load = await runLoad(modeLoad(server, mode, options, durationSeconds))
   const elapsedMicros = (performance.now() - started) * 1000
   const own = process.cpuUsage(ownCpu)
   const after = await server.counters()
@@ -273,10 +278,7 @@ export async function measureThroughput(env: BenchEnvironment, schema: string, p
 
     if (options.warmupSeconds > 0) {
       log(`  JIT warm-up: ${options.warmupSeconds} s per mode, not recorded`)
-      for (const mode of modes) {
-        const headers = acceptEncoding(mode.encoding)
-        await runLoad({ url: `${serverOf(mode).url}${BENCH_PATH}`, connections: options.connections, durationSeconds: options.warmupSeconds, ...(headers ? { headers } : {}), ...(mode.paths ? { paths: mode.paths } : {}) })
-      }
+      for (const mode of modes) await runLoad(modeLoad(serverOf(mode), mode, options, options.warmupSeconds))
     }
 
     const measurements = new Map<ModeKey, ModeMeasurement[]>(modes.map((mode) => [mode.key, []]))

@@ -57,7 +57,7 @@ export function buildCacheLayers(options: ResponseCacheOptions, prefix: string, 
     // made while the process starts use Redis instead of failing fast and tripping the circuit
     // breaker. After that, a lost connection fails fast. No auto-pipelining: ioredis builds a
     // Pipeline per tick for it, which cost more than the writes it saves (a Redis-only hit:
-    // 102 -> 63 µs of CPU without it, `npm run bench`).
+    // 102 -> 62 µs of CPU without it, `npm run bench`).
     const connection = openRedis(options.redisUrl, { ...failFastOptions(timeouts), enableOfflineQueue: true, enableAutoPipelining: false }, hooks.onRedisError)
     connection.once('ready', () => {
       connection.options.enableOfflineQueue = false
