@@ -7,7 +7,7 @@ import { ResponseCache } from './cache/response-cache.ts'
 import { openDatabase } from './db/connect.ts'
 import type { Database } from './db/database.ts'
 import type { Logger } from './logger.ts'
-import { BufferGarbageWatch, releaseWarmupGarbage } from './operations/heap-release.ts'
+import { BufferGarbageWatch } from './operations/heap-release.ts'
 import { Metrics } from './operations/metrics.ts'
 import { importApplicationWindows, importBanding, type OverlayImportSummary } from './schools/import/overlay-import.ts'
 import { bundledSourceFiles, importSchools, type SchoolImportSummary, type SchoolSourceFiles } from './schools/import/schools-import.ts'
@@ -198,7 +198,7 @@ async function buildWarmupEngine(deps: WarmupEngineDependencies): Promise<Warmup
   const runKeys = new WarmupRunKeys(deps.db)
   if (deps.role !== 'cli') await history.markInterrupted(deps.instanceId)
   const runs = new RunTracker(history)
-  // Collects the dead Buffers a run leaves in the old generation while it runs (heap-release.ts).
+  // Collects the dead Buffers a run leaves in the old generation while it runs, and after it (heap-release.ts).
   const bufferWatch = new BufferGarbageWatch()
   const runProgress = new RunProgressTracker({ board: config.redisUrl ? new RedisProgressBoard({ url: config.redisUrl, prefix: deploymentBoardPrefix(config.redisPrefix) }) : undefined, logger: deps.logger })
   const runner = new WarmupRunner({
@@ -219,8 +219,7 @@ async function buildWarmupEngine(deps: WarmupEngineDependencies): Promise<Warmup
       runs.recordFinished(summary)
       runProgress.finish(summary)
       learning.warmupFinished()
-      bufferWatch.stop()
-      releaseWarmupGarbage()
+      bufferWatch.finish()
     },
   })
   runner.listenAll(runProgress)

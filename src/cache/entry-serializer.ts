@@ -171,6 +171,21 @@ export function withNewLife(stored: Buffer | string, createdAt: number, logicalE
   return Buffer.concat([headerBytes({ ...header, createdAt, logicalExpiration }, stored[0]), stored.subarray(headerEnd)])
 }
 
+/**
+ * withNewLife written over `stored` itself, when the new header is as long as the old one (the
+ * times are 13-digit milliseconds, so it nearly always is): the bodies are not copied. True when
+ * done; false leaves `stored` untouched (use withNewLife). Whoever cached a parse of `stored` must
+ * drop it.
+ */
+export function renewInPlace(stored: Buffer, createdAt: number, logicalExpiration: number): boolean {
+  if (stored[0] !== BINARY && stored[0] !== COMPACT) return false
+  const { header, headerEnd } = readHeader(stored)
+  const renewed = headerBytes({ ...header, createdAt, logicalExpiration }, stored[0])
+  if (renewed.byteLength !== headerEnd) return false
+  renewed.copy(stored, 0)
+  return true
+}
+
 interface LegacyEntry {
   body: string
   etag: string

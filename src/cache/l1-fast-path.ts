@@ -39,6 +39,11 @@ export class L1FastPath {
     return parsed.entry
   }
 
+  /** Drops the parse kept for `key`: its copy was rewritten in place (entry-renewal.ts). */
+  forget(key: string): void {
+    this.#parsed.delete(key)
+  }
+
   /** Whether the LRU holds a copy of `key` (fresh or not), without touching its recency. */
   holds(key: string): boolean {
     return this.lru?.has(`${this.prefix}:${key}`) ?? false

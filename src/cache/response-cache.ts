@@ -89,7 +89,7 @@ export class ResponseCache {
       })
       this.#keyCounts = new KeyCountSampler(redis, this.#prefix, (options.keyCountIntervalSeconds ?? 60) * 1000, options.logger)
     }
-    this.#renewal = new EntryRenewal(redis, this.#layers.sharedL1, this.#prefix)
+    this.#renewal = new EntryRenewal(redis, this.#layers.sharedL1, this.#prefix, (key) => this.#fastPath.forget(key))
     if (options.admission) this.#admission = new SharedTierAdmission(options.admission, (key) => this.#evicted(key))
   }
 

@@ -6,10 +6,13 @@
 // before the next key's work starts; while the loop runs late (LoopPressure: the event-loop
 // delay's p99 over the last quarter second above 20 ms, i.e. requests are queueing), only one
 // key is warmed at a time instead of `concurrency`; and while requests keep the loop busy
-// (utilization above 50% with at least `busyRequestsPerSecond` served), that one worker also
-// pauses `busyPauseMs` after each key, so a warmup takes a small share of a saturated loop
+// (utilization of at least 25% with at least `busyRequestsPerSecond` served), that one worker
+// also pauses `busyPauseMs` after each key, so a warmup takes a small share of a loaded loop
 // (about 1% for a renewal, 15-20% for a load) instead of competing with requests as an equal.
-// A warmup with no traffic to share the loop with runs at full speed.
+// A run starts paced and is measured after 50 ms, so its first keys do not land on a loaded
+// loop all at once; once busy it stays so while the requests keep coming and the loop stays
+// half as utilized (the paced warmup no longer adds to it). A warmup with no traffic to share
+// the loop with runs at full speed. Why these numbers: docs/generations.md.
 import { withTimeout } from '../async-limits.ts'
 import { monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks'
 import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises'
@@ -81,15 +84,21 @@ export interface LoopPressureOptions {
   demand?: () => number
   /** Default 200: below it, requests are too few to compete with a warmup for the loop. */
   busyRequestsPerSecond?: number
-  /** Default 0.5. */
+  /** Default 0.25; a busy loop stays busy down to half of it. */
   busyUtilization?: number
   /** The pause after each key while busy. Default 15 ms. */
   busyPauseMs?: number
+  /** A run is paced until its first sample, this long after it starts. Default 50 ms. */
+  firstSampleMs?: number
 }
 
-/** Whether a sample of the loop says requests are competing with a warmup for it. */
-export function loopBusy(utilization: number, requestsPerSecond: number, options: Pick<LoopPressureOptions, 'busyRequestsPerSecond' | 'busyUtilization'> = {}): boolean {
-  return utilization >= (options.busyUtilization ?? 0.5) && requestsPerSecond >= (options.busyRequestsPerSecond ?? 200)
+/**
+ * Whether a sample of the loop says requests are competing with a warmup for it. A loop that
+ * was busy stays busy down to half the utilization: pacing the warmup is what lowered it.
+ */
+export function loopBusy(utilization: number, requestsPerSecond: number, options: Pick<LoopPressureOptions, 'busyRequestsPerSecond' | 'busyUtilization'> = {}, wasBusy = false): boolean {
+  const threshold = options.busyUtilization ?? 0.25
+  return utilization >= (wasBusy ? threshold / 2 : threshold) && requestsPerSecond >= (options.busyRequestsPerSecond ?? 200)
 }
 
 /** Whether this process's event loop is running late or busy with requests, sampled while a run warms keys. */
@@ -123,26 +132,33 @@ export class LoopPressure {
     return this.options.busyPauseMs ?? 15
   }
 
-  /** Starts sampling (counted: runs may overlap in tests); returns the stop function. */
+  /** Starts sampling (counted: runs may overlap in tests), paced until the first sample; returns the stop function. */
   start(): () => void {
     this.#users += 1
     if (this.#users === 1) {
       const histogram = monitorEventLoopDelay({ resolution: 10 })
       histogram.enable()
       this.#histogram = histogram
+      this.#busy = true
       let utilization: EventLoopUtilization = performance.eventLoopUtilization()
       let served = this.options.demand?.() ?? 0
-      this.#timer = setInterval(() => {
+      const sample = (sampleMs: number, wasBusy: boolean): void => {
         this.#late = histogram.percentile(99) / 1e6 > this.#lateMs
         if (this.#late) this.lateSamples += 1
         histogram.reset()
         const now = performance.eventLoopUtilization()
         const servedNow = this.options.demand?.() ?? 0
-        this.#busy = loopBusy(performance.eventLoopUtilization(now, utilization).utilization, ((servedNow - served) * 1000) / this.#sampleMs, this.options)
+        this.#busy = loopBusy(performance.eventLoopUtilization(now, utilization).utilization, ((servedNow - served) * 1000) / sampleMs, this.options, wasBusy)
         if (this.#busy) this.busySamples += 1
         utilization = now
         served = servedNow
-      }, this.#sampleMs)
+      }
+      // The first sample judges the loop with the warmup paced: what it finds busy is the requests.
+      this.#timer = setTimeout(() => {
+        sample(this.options.firstSampleMs ?? 50, false)
+        this.#timer = setInterval(() => sample(this.#sampleMs, this.#busy), this.#sampleMs)
+        this.#timer.unref()
+      }, this.options.firstSampleMs ?? 50)
       this.#timer.unref()
     }
     let stopped = false
@@ -151,7 +167,7 @@ export class LoopPressure {
       stopped = true
       this.#users -= 1
       if (this.#users > 0) return
-      clearInterval(this.#timer)
+      clearTimeout(this.#timer)
       this.#histogram?.disable()
       this.#histogram = undefined
       this.#late = false

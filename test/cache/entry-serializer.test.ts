@@ -7,7 +7,7 @@ import { test } from 'node:test'
 import zlib from 'node:zlib'
 import fc from 'fast-check'
 import { CacheEntry, createEntry, strongEtag } from '../../src/cache/cache-entry.ts'
-import { compactForMemory, compactFromParts, entrySerializer, headerOf, isStoredEntryExpired, withNewLife } from '../../src/cache/entry-serializer.ts'
+import { compactForMemory, compactFromParts, entrySerializer, headerOf, isStoredEntryExpired, renewInPlace, withNewLife } from '../../src/cache/entry-serializer.ts'
 
 const decoded = (entry: CacheEntry) => ({
   identity: entry.identity.toString('utf8'),
@@ -63,6 +63,24 @@ test('memory keeps an entry compact: without its identity bytes, decompressed wh
     assert.equal(renewed.byteLength - compact.byteLength, (headerOf(renewed)?.byteLength ?? 0) - (headerOf(compact)?.byteLength ?? 0))
   }), { numRuns: 40 })
   assert.equal(compactForMemory('J{"value":1}'), 'J{"value":1}')
+})
+
+test('renewInPlace writes the new life over the copy itself when the header keeps its length, and leaves it untouched otherwise', async () => {
+  const now = Date.now()
+  const entry = await createEntry({ text: '中文', n: 1 }, now)
+  const full = asBuffer(entrySerializer.serialize({ value: entry, createdAt: now, logicalExpiration: now + 60_000 }))
+  for (const copy of [full, compactForMemory(full)]) {
+    const expected = withNewLife(copy, now + 1000, now + 61_000)!
+    const length = copy.byteLength
+    assert.equal(renewInPlace(copy, now + 1000, now + 61_000), true)
+    assert.ok(copy.equals(expected), 'the same bytes withNewLife makes')
+    assert.equal(copy.byteLength, length)
+    assert.equal((entrySerializer.deserialize(copy).value as CacheEntry).logicalExpiration, now + 61_000)
+    const longer = Buffer.from(copy)
+    assert.equal(renewInPlace(longer, now + 1000, Number.MAX_SAFE_INTEGER), false, 'a longer header does not fit')
+    assert.ok(longer.equals(copy), 'a copy that cannot be renewed in place is left as it was')
+  }
+  assert.equal(renewInPlace(Buffer.from('J{"value":1}'), now, now), false)
 })
 
 test('a body full of newlines, quotes and Chinese survives', async () => {

@@ -246,7 +246,12 @@ export function registerResponseCacheContract(configuration: ContractConfigurati
       assert.equal(loader.calls, 3)
       assert.equal(cache.renewedCount, 1)
       // Renewed later (the clock 50 s ahead of a 60 s TTL): fresh until 110 s, not 60 s.
+      cache.peek('g', list)
       assert.equal(await withClockAhead(50_000, () => cache.warm('g', list, loader.load)), 'renewed')
+      // The in-memory copy was renewed in place: the synchronous path sees its new life too.
+      const peeked = await withClockAhead(100_000, async () => cache.peek('g', list))
+      if (configuration.options.l1 === false) assert.equal(peeked, undefined)
+      else assert.equal(peeked?.body, body({ call: 3 }), 'peek() kept the parse of the copy from before its renewal')
       const later = await withClockAhead(100_000, () => cache.getOrLoad('g', list, loader.load))
       assert.deepEqual([later.state, later.entry.body, loader.calls], ['hit', body({ call: 3 }), 3])
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { describe, it, mock } from 'node:test'
 import { BufferGarbagePolicy, BufferGarbageWatch } from '../../src/operations/heap-release.ts'
 
 const MB = 1024 * 1024
@@ -29,6 +29,25 @@ describe('BufferGarbagePolicy', () => {
 })
 
 describe('BufferGarbageWatch', () => {
+  it('collects after a run that grew the heap though no Buffers piled up', () => {
+    let collections = 0
+    const watch = new BufferGarbageWatch(() => {
+      collections += 1
+    }, { heapGrowthBytes: 1 * MB })
+    mock.timers.enable({ apis: ['setTimeout'] })
+    try {
+      watch.start()
+      // About 20 MB of live JS objects, which V8's heap has to grow to hold (this test runs first in
+      // the suite, before the ones that leave garbage whose space V8 could reuse).
+      const kept = Array.from({ length: 200_000 }, (_unused, i) => ({ i, text: `object ${i}`, more: [i, i + 1] }))
+      assert.equal(watch.finish(), true, `heap grew by less than 1 MB with ${kept.length} objects held`)
+      mock.timers.tick(200)
+      assert.equal(collections, 2)
+    } finally {
+      mock.timers.reset()
+    }
+  })
+
   it('does nothing without a gc to call', () => {
     if ((globalThis as { gc?: unknown }).gc) return
     const watch = new BufferGarbageWatch()
@@ -36,33 +55,58 @@ describe('BufferGarbageWatch', () => {
     assert.equal(watch.watching, false)
   })
 
-  it('while started, runs the collection it is given once the Buffer bytes surviving real scavenges outgrow the threshold; not once stopped', async () => {
+  it('while started, runs the collection it is given once the Buffer bytes surviving real scavenges outgrow the threshold; not once finished', async () => {
     let collections = 0
     // No gap between collections, so a watch left running would ask again below.
     const watch = new BufferGarbageWatch(() => {
       collections += 1
     }, { minGapMs: 0 })
-    // Buffers kept alive across scavenges, as a warmup's in-flight ones are, until `limit` collections were asked for.
-    const hold = async (rounds: number, limit: number): Promise<void> => {
-      const held: Buffer[] = []
-      for (let round = 0; round < rounds && collections < limit; round++) {
-        for (let i = 0; i < 50; i++) held.push(Buffer.alloc(16 * 1024))
-        // JS garbage to make V8 scavenge, and a turn of the loop for the observer to be told.
-        const garbage: object[] = []
-        for (let i = 0; i < 20_000; i++) garbage.push({ round, i, text: `garbage ${i}` })
-        await new Promise((resolve) => setImmediate(resolve))
-      }
-    }
-    watch.start()
+    mock.timers.enable({ apis: ['setTimeout'] })
     try {
+      watch.start()
       assert.equal(watch.watching, true)
-      await hold(200, 1)
+      await holdBuffers(200, () => collections >= 1)
       assert.equal(collections, 1, `no collection asked for with ${(process.memoryUsage().arrayBuffers / MB).toFixed(0)} MB in Buffers`)
+      assert.equal(watch.finish(), true, 'a run that made garbage is collected after it')
+      assert.equal(watch.watching, false)
+      mock.timers.tick(199)
+      assert.equal(collections, 1, 'not before the run has let go of its Buffers')
+      mock.timers.tick(1)
+      assert.equal(collections, 3, 'two full collections after the run')
     } finally {
-      watch.stop()
+      mock.timers.reset()
     }
-    assert.equal(watch.watching, false)
-    await hold(40, 2)
-    assert.equal(collections, 1, 'a stopped watch asks for nothing')
+    await holdBuffers(40, () => collections >= 4)
+    assert.equal(collections, 3, 'a finished watch asks for nothing')
   })
+
+  it('collects nothing after a run that made no garbage (renewals only)', () => {
+    let collections = 0
+    const watch = new BufferGarbageWatch(() => {
+      collections += 1
+    }, { heapGrowthBytes: 64 * MB })
+    mock.timers.enable({ apis: ['setTimeout'] })
+    try {
+      watch.start()
+      const kept = Array.from({ length: 100 }, (_unused, i) => ({ i }))
+      assert.equal(watch.finish(), false)
+      mock.timers.tick(1000)
+      assert.equal(collections, 0, `no collection after a run that kept ${kept.length} small objects`)
+    } finally {
+      mock.timers.reset()
+    }
+  })
+
 })
+
+/** Buffers kept alive across scavenges, as a warmup's in-flight ones are, for `rounds` turns or until `enough()`. */
+async function holdBuffers(rounds: number, enough: () => boolean): Promise<void> {
+  const held: Buffer[] = []
+  for (let round = 0; round < rounds && !enough(); round++) {
+    for (let i = 0; i < 50; i++) held.push(Buffer.alloc(16 * 1024))
+    // JS garbage to make V8 scavenge, and a turn of the loop for the observer to be told.
+    const garbage: object[] = []
+    for (let i = 0; i < 20_000; i++) garbage.push({ round, i, text: `garbage ${i}` })
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+}

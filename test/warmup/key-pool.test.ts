@@ -40,12 +40,45 @@ class FixedPressure extends LoopPressure {
   }
 }
 
-test('busy means a loop at least half utilized and enough requests to compete for it', () => {
+test('busy means a loop at least a quarter utilized and enough requests to compete for it; once busy, down to half that', () => {
   assert.equal(loopBusy(0.95, 1000), true)
-  assert.equal(loopBusy(0.6, 1000), true, 'a loop that still keeps up, but whose queued requests would wait behind a key')
+  assert.equal(loopBusy(0.3, 1000), true, 'a loop that keeps up, but whose queued requests would wait behind a key')
   assert.equal(loopBusy(0.95, 50), false, 'a warmup alone saturates the loop: without traffic it is not slowed')
-  assert.equal(loopBusy(0.4, 1000), false, 'traffic the loop has time to spare for')
+  assert.equal(loopBusy(0.2, 1000), false, 'traffic the loop has plenty of time to spare for')
+  assert.equal(loopBusy(0.2, 1000, {}, true), true, 'a paced warmup adds little: the requests still use the loop')
+  assert.equal(loopBusy(0.1, 1000, {}, true), false, 'the requests have thinned out')
+  assert.equal(loopBusy(0.95, 50, {}, true), false, 'the requests have stopped')
   assert.equal(loopBusy(0.8, 300, { busyUtilization: 0.75, busyRequestsPerSecond: 300 }), true)
+})
+
+test('a run is paced until its first sample, then by the requests it measured', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] })
+  let served = 0
+  // Utilization 0 counts as busy here, so requests alone decide and the test does not depend on this machine's loop.
+  const pressure = new LoopPressure({ demand: () => served, busyUtilization: 0, busyRequestsPerSecond: 200, firstSampleMs: 50, sampleMs: 250 })
+  const stop = pressure.start()
+  try {
+    assert.equal(pressure.busy, true, 'paced before anything is measured')
+    t.mock.timers.tick(50)
+    assert.equal(pressure.busy, false, 'no requests in the first 50 ms: full speed')
+    served += 100
+    t.mock.timers.tick(250)
+    assert.equal(pressure.busy, true, '400 requests a second')
+    t.mock.timers.tick(250)
+    assert.equal(pressure.busy, false, 'the requests stopped')
+  } finally {
+    stop()
+  }
+  assert.equal(pressure.busy, false)
+  const again = pressure.start()
+  try {
+    assert.equal(pressure.busy, true, 'the next run starts paced again')
+    served += 20
+    t.mock.timers.tick(50)
+    assert.equal(pressure.busy, true, '20 requests in its first 50 ms: 400 a second')
+  } finally {
+    again()
+  }
 })
 
 test('keys are warmed `concurrency` at a time when the loop is free, one at a time when it is busy or late', async () => {
