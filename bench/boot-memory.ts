@@ -19,6 +19,8 @@ const BOOT_TIMEOUT_MS = 180_000
 
 export interface BootMemory {
   label: string
+  /** The deployment's database: PGlite in the process, or PostgreSQL (with Redis) over the network. */
+  database: 'pglite' | 'postgres'
   processes: number
   /** From spawning to /health/ready answering 200. */
   readyMs: number
@@ -136,6 +138,7 @@ export async function bootAndMeasure(label: string, env: Record<string, string>,
     const perProcess = await Promise.all(pids.map(rssKb))
     const result: BootMemory = {
       label,
+      database: env.DATABASE_URL ? 'postgres' : 'pglite',
       processes: pids.length,
       readyMs: readyMs ?? Number.NaN,
       bootWarmupMs: run.durationMs,

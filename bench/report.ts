@@ -79,8 +79,10 @@ export function evaluateTargets(results: Omit<BenchResults, 'targets' | 'finishe
     check(`warm-hit req/s during a warmup ${warmupLabel(kind)}`, `>= ${target.rps} x the seconds before`, summary?.rpsRatio, (v) => `${fixed(v)} x (${thousands(summary?.keys ?? Number.NaN)} keys in ${thousands(summary?.runMs ?? Number.NaN)} ms)`, (v) => v >= target.rps)
     check(`warm-hit p99 during a warmup ${warmupLabel(kind)}`, `<= ${target.p99} x the seconds before`, summary?.p99Ratio, (v) => `${fixed(v)} x`, (v) => v <= target.p99)
   }
+  // The memory goal is for PostgreSQL + Redis, the deployment it was set on; PGlite's figures are
+  // in the boot table, above it by the PostgreSQL that runs in the process (README, Memory).
   for (const boot of results.real.boot ?? []) {
-    if (boot.processes === 1 && !boot.label.includes('first start')) check(`RSS after the boot warmup, ${boot.label}`, '<= 150 MB', boot.rssMb, (v) => `${fixed(v, 0)} MB`, (v) => v <= 150)
+    if (boot.processes === 1 && boot.database === 'postgres') check(`RSS after the boot warmup, ${boot.label}`, '<= 150 MB', boot.rssMb, (v) => `${fixed(v, 0)} MB`, (v) => v <= 150)
   }
   const { replay } = results
   check('replay hit ratio', '>= 99%', replay?.hitRatio, (v) => percent(v), (v) => v >= 0.99)
@@ -166,7 +168,7 @@ function warmupServingSection(result: WarmupServingResult): string[] {
 
 function bootTable(boots: BootMemory[]): string[] {
   return [
-    'Each deployment started as `npm start` runs it (package.json\'s start script on dist/), from an empty cache; RSS summed over its processes a second after the boot warmup finished (/proc/<pid>/status), heap and external from its /metrics:',
+    'Each deployment started as `npm start` runs it (package.json\'s start script on dist/), from an empty cache; RSS summed over its processes a second after the boot warmup finished (/proc/<pid>/status), heap and external from its /metrics. The RSS goal (<= 150 MB for one process) is for PostgreSQL + Redis; PGlite runs PostgreSQL itself inside the process (README, Memory):',
     '',
     '| deployment | processes | ready s | boot warmup keys | boot warmup s | RSS MB | RSS per process | heap used / total MB | external MB |',
     '|---|---:|---:|---:|---:|---:|---|---:|---:|',
