@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
-import { describe, it, mock } from 'node:test'
-import { BufferGarbagePolicy, BufferGarbageWatch } from '../../src/operations/heap-release.ts'
+import { describe, it, type TestContext } from 'node:test'
+import { BufferGarbagePolicy, BufferGarbageWatch, type BufferGarbagePolicyOptions } from '../../src/operations/heap-release.ts'
 
 const MB = 1024 * 1024
 
@@ -29,23 +29,15 @@ describe('BufferGarbagePolicy', () => {
 })
 
 describe('BufferGarbageWatch', () => {
-  it('collects after a run that grew the heap though no Buffers piled up', () => {
-    let collections = 0
-    const watch = new BufferGarbageWatch(() => {
-      collections += 1
-    }, { heapGrowthBytes: 1 * MB })
-    mock.timers.enable({ apis: ['setTimeout'] })
-    try {
-      watch.start()
-      // About 20 MB of live JS objects, which V8's heap has to grow to hold (this test runs first in
-      // the suite, before the ones that leave garbage whose space V8 could reuse).
-      const kept = Array.from({ length: 200_000 }, (_unused, i) => ({ i, text: `object ${i}`, more: [i, i + 1] }))
-      assert.equal(watch.finish(), true, `heap grew by less than 1 MB with ${kept.length} objects held`)
-      mock.timers.tick(200)
-      assert.equal(collections, 2)
-    } finally {
-      mock.timers.reset()
-    }
+  it('collects after a run that grew the heap though no Buffers piled up', (t) => {
+    const { watch, collections } = countingWatch(t, { heapGrowthBytes: 1 * MB })
+    watch.start()
+    // About 20 MB of live JS objects, which V8's heap has to grow to hold (this test runs first in
+    // the suite, before the ones that leave garbage whose space V8 could reuse).
+    const kept = Array.from({ length: 200_000 }, (_unused, i) => ({ i, text: `object ${i}`, more: [i, i + 1] }))
+    assert.equal(watch.finish(), true, `heap grew by less than 1 MB with ${kept.length} objects held`)
+    t.mock.timers.tick(200)
+    assert.equal(collections(), 2)
   })
 
   it('does nothing without a gc to call', () => {
@@ -55,49 +47,42 @@ describe('BufferGarbageWatch', () => {
     assert.equal(watch.watching, false)
   })
 
-  it('while started, runs the collection it is given once the Buffer bytes surviving real scavenges outgrow the threshold; not once finished', async () => {
-    let collections = 0
+  it('while started, runs the collection it is given once the Buffer bytes surviving real scavenges outgrow the threshold; not once finished', async (t) => {
     // No gap between collections, so a watch left running would ask again below.
-    const watch = new BufferGarbageWatch(() => {
-      collections += 1
-    }, { minGapMs: 0 })
-    mock.timers.enable({ apis: ['setTimeout'] })
-    try {
-      watch.start()
-      assert.equal(watch.watching, true)
-      await holdBuffers(200, () => collections >= 1)
-      assert.equal(collections, 1, `no collection asked for with ${(process.memoryUsage().arrayBuffers / MB).toFixed(0)} MB in Buffers`)
-      assert.equal(watch.finish(), true, 'a run that made garbage is collected after it')
-      assert.equal(watch.watching, false)
-      mock.timers.tick(199)
-      assert.equal(collections, 1, 'not before the run has let go of its Buffers')
-      mock.timers.tick(1)
-      assert.equal(collections, 3, 'two full collections after the run')
-    } finally {
-      mock.timers.reset()
-    }
-    await holdBuffers(40, () => collections >= 4)
-    assert.equal(collections, 3, 'a finished watch asks for nothing')
+    const { watch, collections } = countingWatch(t, { minGapMs: 0 })
+    watch.start()
+    assert.equal(watch.watching, true)
+    await holdBuffers(200, () => collections() >= 1)
+    assert.equal(collections(), 1, `no collection asked for with ${(process.memoryUsage().arrayBuffers / MB).toFixed(0)} MB in Buffers`)
+    assert.equal(watch.finish(), true, 'a run that made garbage is collected after it')
+    assert.equal(watch.watching, false)
+    t.mock.timers.tick(199)
+    assert.equal(collections(), 1, 'not before the run has let go of its Buffers')
+    t.mock.timers.tick(1)
+    assert.equal(collections(), 3, 'two full collections after the run')
+    await holdBuffers(40, () => collections() >= 4)
+    assert.equal(collections(), 3, 'a finished watch asks for nothing')
   })
 
-  it('collects nothing after a run that made no garbage (renewals only)', () => {
-    let collections = 0
-    const watch = new BufferGarbageWatch(() => {
-      collections += 1
-    }, { heapGrowthBytes: 64 * MB })
-    mock.timers.enable({ apis: ['setTimeout'] })
-    try {
-      watch.start()
-      const kept = Array.from({ length: 100 }, (_unused, i) => ({ i }))
-      assert.equal(watch.finish(), false)
-      mock.timers.tick(1000)
-      assert.equal(collections, 0, `no collection after a run that kept ${kept.length} small objects`)
-    } finally {
-      mock.timers.reset()
-    }
+  it('collects nothing after a run that made no garbage (renewals only)', (t) => {
+    const { watch, collections } = countingWatch(t, { heapGrowthBytes: 64 * MB })
+    watch.start()
+    const kept = Array.from({ length: 100 }, (_unused, i) => ({ i }))
+    assert.equal(watch.finish(), false)
+    t.mock.timers.tick(1000)
+    assert.equal(collections(), 0, `no collection after a run that kept ${kept.length} small objects`)
   })
-
 })
+
+/** A watch whose collections are counted, with setTimeout faked for the rest of the test. */
+function countingWatch(t: TestContext, options: BufferGarbagePolicyOptions): { watch: BufferGarbageWatch; collections: () => number } {
+  let collections = 0
+  const watch = new BufferGarbageWatch(() => {
+    collections += 1
+  }, options)
+  t.mock.timers.enable({ apis: ['setTimeout'] })
+  return { watch, collections: () => collections }
+}
 
 /** Buffers kept alive across scavenges, as a warmup's in-flight ones are, for `rounds` turns or until `enough()`. */
 async function holdBuffers(rounds: number, enough: () => boolean): Promise<void> {
