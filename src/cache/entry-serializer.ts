@@ -166,9 +166,9 @@ function deserializeEntry(stored: Buffer): StoredItem {
  * the only copy is the concatenation. Undefined for anything but a binary entry.
  */
 export function withNewLife(stored: Buffer | string, createdAt: number, logicalExpiration: number): Buffer | undefined {
-  if (typeof stored === 'string' || (stored[0] !== BINARY && stored[0] !== COMPACT)) return undefined
-  const { header, headerEnd } = readHeader(stored)
-  return Buffer.concat([headerBytes({ ...header, createdAt, logicalExpiration }, stored[0]), stored.subarray(headerEnd)])
+  if (typeof stored === 'string') return undefined
+  const life = newLifeHeader(stored, createdAt, logicalExpiration)
+  return life && Buffer.concat([life.header, stored.subarray(life.oldHeaderEnd)])
 }
 
 /**
@@ -178,12 +178,17 @@ export function withNewLife(stored: Buffer | string, createdAt: number, logicalE
  * drop it.
  */
 export function renewInPlace(stored: Buffer, createdAt: number, logicalExpiration: number): boolean {
-  if (stored[0] !== BINARY && stored[0] !== COMPACT) return false
-  const { header, headerEnd } = readHeader(stored)
-  const renewed = headerBytes({ ...header, createdAt, logicalExpiration }, stored[0])
-  if (renewed.byteLength !== headerEnd) return false
-  renewed.copy(stored, 0)
+  const life = newLifeHeader(stored, createdAt, logicalExpiration)
+  if (!life || life.header.byteLength !== life.oldHeaderEnd) return false
+  life.header.copy(stored, 0)
   return true
+}
+
+/** The header `stored` (a binary entry, full or compact) would have with a new life, and where its old one ends. */
+function newLifeHeader(stored: Buffer, createdAt: number, logicalExpiration: number): { header: Buffer; oldHeaderEnd: number } | undefined {
+  if (stored[0] !== BINARY && stored[0] !== COMPACT) return undefined
+  const { header, headerEnd } = readHeader(stored)
+  return { header: headerBytes({ ...header, createdAt, logicalExpiration }, stored[0]), oldHeaderEnd: headerEnd }
 }
 
 interface LegacyEntry {

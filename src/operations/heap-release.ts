@@ -29,6 +29,9 @@ function exposedGc(): Collect | undefined {
 export interface BufferGarbagePolicyOptions {
   growthBytes?: number
   minGapMs?: number
+}
+
+export interface BufferGarbageWatchOptions extends BufferGarbagePolicyOptions {
   /** Heap growth over a run after which finish() collects; default 8 MB. */
   heapGrowthBytes?: number
 }
@@ -72,15 +75,15 @@ export class BufferGarbagePolicy {
  */
 export class BufferGarbageWatch {
   readonly #collect: Collect | undefined
-  readonly #policyOptions: BufferGarbagePolicyOptions
+  readonly #options: BufferGarbageWatchOptions
   #observer: PerformanceObserver | undefined
   /** Collections this watch ran since start(), and V8's heap size then. */
   #collected = 0
   #heapAtStart = 0
 
-  constructor(collect: Collect | undefined = exposedGc(), policyOptions: BufferGarbagePolicyOptions = {}) {
+  constructor(collect: Collect | undefined = exposedGc(), options: BufferGarbageWatchOptions = {}) {
     this.#collect = collect
-    this.#policyOptions = policyOptions
+    this.#options = options
   }
 
   get watching(): boolean {
@@ -93,7 +96,7 @@ export class BufferGarbageWatch {
     this.#collected = 0
     this.#heapAtStart = getHeapStatistics().total_heap_size
     const bufferBytes = (): number => process.memoryUsage().arrayBuffers
-    const policy = new BufferGarbagePolicy(bufferBytes(), this.#policyOptions)
+    const policy = new BufferGarbagePolicy(bufferBytes(), this.#options)
     this.#observer = new PerformanceObserver((list) => {
       const kinds = list.getEntries().map((entry) => (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind)
       if (kinds.includes(constants.NODE_PERFORMANCE_GC_MAJOR)) policy.fullCollection(bufferBytes())
@@ -117,7 +120,7 @@ export class BufferGarbageWatch {
     this.#observer.disconnect()
     this.#observer = undefined
     const grown = getHeapStatistics().total_heap_size - this.#heapAtStart
-    if (this.#collected === 0 && grown < (this.#policyOptions.heapGrowthBytes ?? HEAP_GROWTH_BYTES)) return false
+    if (this.#collected === 0 && grown < (this.#options.heapGrowthBytes ?? HEAP_GROWTH_BYTES)) return false
     setTimeout(() => {
       collect()
       collect()

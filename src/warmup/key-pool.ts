@@ -114,10 +114,12 @@ export class LoopPressure {
   busySamples = 0
   readonly #lateMs: number
   readonly #sampleMs: number
+  readonly #firstSampleMs: number
 
   constructor(private readonly options: LoopPressureOptions = {}) {
     this.#lateMs = options.lateMs ?? 20
     this.#sampleMs = options.sampleMs ?? 250
+    this.#firstSampleMs = options.firstSampleMs ?? 50
   }
 
   get late(): boolean {
@@ -155,10 +157,10 @@ export class LoopPressure {
       }
       // The first sample judges the loop with the warmup paced: what it finds busy is the requests.
       this.#timer = setTimeout(() => {
-        sample(this.options.firstSampleMs ?? 50, false)
+        sample(this.#firstSampleMs, false)
         this.#timer = setInterval(() => sample(this.#sampleMs, this.#busy), this.#sampleMs)
         this.#timer.unref()
-      }, this.options.firstSampleMs ?? 50)
+      }, this.#firstSampleMs)
       this.#timer.unref()
     }
     let stopped = false

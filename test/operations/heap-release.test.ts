@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
-import { BufferGarbagePolicy, BufferGarbageWatch, type BufferGarbagePolicyOptions } from '../../src/operations/heap-release.ts'
+import { BufferGarbagePolicy, BufferGarbageWatch, type BufferGarbageWatchOptions } from '../../src/operations/heap-release.ts'
 
 const MB = 1024 * 1024
 
@@ -75,7 +75,7 @@ describe('BufferGarbageWatch', () => {
 })
 
 /** A watch whose collections are counted, with setTimeout faked for the rest of the test. */
-function countingWatch(t: TestContext, options: BufferGarbagePolicyOptions): { watch: BufferGarbageWatch; collections: () => number } {
+function countingWatch(t: TestContext, options: BufferGarbageWatchOptions): { watch: BufferGarbageWatch; collections: () => number } {
   let collections = 0
   const watch = new BufferGarbageWatch(() => {
     collections += 1
